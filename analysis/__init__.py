@@ -1,0 +1,1 @@
+"""qjump.analysis: pandas tables and matplotlib figures built on qjump results."""
