@@ -1,0 +1,329 @@
+"""Command-line interface: a thin layer over the public Python API.
+
+``qjump exact``     exact steady state (:func:`qjump.exact`)
+``qjump simulate``  quantum-jump trajectories (:func:`qjump.simulate`)
+``qjump fcs``       exact full counting statistics (:func:`qjump.counting_statistics`)
+``qjump run``       a study described by a TOML file (:func:`qjump.study.run_study`)
+``qjump report``    re-draw a study's figures and report from stored results
+
+Bad input exits with code 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from typing import Any
+
+from .model import PaperModel
+
+__all__ = ["main"]
+
+_LIST_OPTIONS = ("--g-h", "--g-c", "--Omega", "--scgf")
+_NUMBER = re.compile(r"^-(\d|\.\d)")
+
+
+class CLIError(Exception):
+    """A bad command line (exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        raise CLIError(f"{self.prog}: {message}")
+
+
+def _floats(name: str):
+    def parse(text: str) -> list[float]:
+        out = []
+        for part in text.split(","):
+            part = part.strip()
+            try:
+                x = float(part)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"{name}: {part!r} is not a number (expected a comma-separated list)"
+                ) from None
+            out.append(x)
+        return out
+
+    return parse
+
+
+def _omega(text: str) -> Any:
+    """``0.1`` (scalar), ``0.1,0.2`` (vector) or ``0.1,0.2;0.3,0.4`` (matrix rows)."""
+    rows = [r for r in text.split(";")]
+    mat = [_floats("--Omega")(r) for r in rows]
+    if len(mat) == 1:
+        return mat[0][0] if len(mat[0]) == 1 else mat[0]
+    return mat
+
+
+def _merge_negative_lists(argv: list[str]) -> list[str]:
+    """Let list options take values that start with a minus sign (``--g-c -0.5,0.5``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in _LIST_OPTIONS and i + 1 < len(argv) and _NUMBER.match(argv[i + 1]):
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model (defaults: the paper's figure parameters)")
+    g.add_argument("--N", type=_int_arg("--N"), default=2, help="TLS per ensemble (default 2)")
+    g.add_argument("--omega-h", type=_float_arg("--omega-h"), default=1.5)
+    g.add_argument("--omega-c", type=_float_arg("--omega-c"), default=1.0)
+    g.add_argument("--T-h", type=_float_arg("--T-h"), default=2.0)
+    g.add_argument("--T-c", type=_float_arg("--T-c"), default=1.0)
+    g.add_argument("--g-h", type=_floats("--g-h"), default=None,
+                   help="comma list of N couplings (default 0.5, 0.55, 0.6, ...)")
+    g.add_argument("--g-c", type=_floats("--g-c"), default=None)
+    g.add_argument("--Omega", type=_omega, default=0.1,
+                   help="scalar, comma vector (pairwise) or rows 'a,b;c,d' (all-to-all)")
+    g.add_argument("--interaction", default="pairwise",
+                   help="pairwise (2) or all-to-all (1)")
+    g.add_argument("--dissipation", default="common",
+                   help="independent (ind), common (com) or cascaded (cas)")
+
+
+def _int_arg(name: str):
+    def parse(text: str) -> int:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} is not an integer") from None
+        if not x.is_integer():
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} is not an integer")
+        return int(x)
+
+    return parse
+
+
+def _float_arg(name: str):
+    def parse(text: str) -> float:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: {text!r} is not a number") from None
+
+    return parse
+
+
+def _model(args: argparse.Namespace) -> PaperModel:
+    return PaperModel(
+        N=args.N,
+        omega_h=args.omega_h,
+        omega_c=args.omega_c,
+        T_h=args.T_h,
+        T_c=args.T_c,
+        g_h=args.g_h,
+        g_c=args.g_c,
+        Omega=args.Omega,
+        interaction=args.interaction,
+        dissipation=args.dissipation,
+    )
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, allow_nan=False, default=_json_default))
+
+
+def _json_default(x: Any) -> Any:
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def _fmt(x: Any) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        if math.isinf(x):
+            return "inf"
+        return f"{x: .6e}"
+    return str(x)
+
+
+def _print_table(result, extra: dict[str, Any] | None = None) -> None:
+    d = result.to_dict()
+    m = result.model
+    print(f"{m.label}  N={m.N}  omega_h={m.omega_h:g}  omega_c={m.omega_c:g}  "
+          f"T_h={m.T_h:g}  T_c={m.T_c:g}  ({result.method})")
+    for k in result.values:
+        if k.startswith(("sz_", "coh_")):
+            continue
+        se = f"  +- {result.se[k]:.2e}" if result.method != "exact" else ""
+        print(f"  {k:<18}{_fmt(result.values[k])}{se}")
+    print(f"  {'entropy_production':<18}{_fmt(result.entropy_production)}")
+    print(f"  {'regime':<18}{d['regime']}")
+    for k in ("efficiency", "COP"):
+        if d[k] is not None:
+            print(f"  {k:<18}{_fmt(d[k])}")
+    for k, v in {**result.info, **(extra or {})}.items():
+        print(f"  {k:<18}{_fmt(v)}")
+
+
+# ------------------------------------------------------------------ commands
+def cmd_exact(args: argparse.Namespace) -> int:
+    from .exact import exact
+
+    result = exact(_model(args))
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        _print_table(result)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import simulate
+
+    model = _model(args)
+    if args.trajectories is not None and args.trajectories < 1:
+        raise ValueError(f"--trajectories: must be >= 1, got {args.trajectories}")
+    result = simulate(
+        model,
+        t_final=args.t_final,
+        trajectories=args.trajectories,
+        burn_in=args.burn_in,
+        seed=args.seed,
+        n_jobs=args.n_jobs,
+        initial_state=args.initial_state,
+        window=args.window,
+        sample_interval=args.sample_interval,
+        records=args.records,
+        progress=False if args.quiet else None,
+        save=args.save,
+    )
+    extra = {}
+    if hasattr(result, "cumulants"):
+        extra = result.cumulants()
+    if args.json:
+        _print_json({**result.to_dict(), **extra})
+    else:
+        _print_table(result, extra)
+    return 0
+
+
+def cmd_fcs(args: argparse.Namespace) -> int:
+    from .fcs import counting_statistics
+
+    stats = counting_statistics(_model(args), bath=args.bath, scgf_grid=args.scgf)
+    d = stats.to_dict()
+    if args.json:
+        _print_json(d)
+    else:
+        for k, v in d.items():
+            if k == "scgf":
+                print("  scgf:")
+                for s, th in v:
+                    print(f"    s={s: .4f}  theta={th: .10e}")
+            else:
+                print(f"  {k:<18}{_fmt(v)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .study import run_study
+
+    run_study(
+        args.config,
+        out=args.out,
+        quick=args.quick,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        n_jobs=args.n_jobs,
+        quiet=args.quiet,
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .study import report_study
+
+    report_study(args.directory)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``qjump`` argument parser."""
+    p = _Parser(prog="qjump", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    e = sub.add_parser("exact", help="exact steady-state currents and coherences")
+    _add_model_flags(e)
+    e.add_argument("--json", action="store_true", help="print one JSON object")
+    e.set_defaults(func=cmd_exact)
+
+    s = sub.add_parser("simulate", help="quantum-jump trajectories")
+    _add_model_flags(s)
+    t = s.add_argument_group("trajectories")
+    t.add_argument("--trajectories", type=_int_arg("--trajectories"), default=16)
+    t.add_argument("--t-final", type=_float_arg("--t-final"), required=True)
+    t.add_argument("--burn-in", type=_float_arg("--burn-in"), default=None,
+                   help="default: 5 relaxation times (0 with --initial-state steady)")
+    t.add_argument("--seed", type=_int_arg("--seed"), default=0)
+    t.add_argument("--n-jobs", type=_int_arg("--n-jobs"), default=1)
+    t.add_argument("--initial-state", choices=("thermal", "ground", "steady"),
+                   default="thermal")
+    t.add_argument("--window", type=_float_arg("--window"), default=None,
+                   help="counting window length (default: measured time / 10)")
+    t.add_argument("--sample-interval", type=_float_arg("--sample-interval"), default=2.0)
+    t.add_argument("--records", action="store_true", help="keep (and save) raw jump records")
+    t.add_argument("--save", default=None, metavar="DIR",
+                   help="write Parquet summaries and metadata to DIR (resumable)")
+    t.add_argument("--json", action="store_true")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=cmd_simulate)
+
+    f = sub.add_parser("fcs", help="exact full counting statistics")
+    _add_model_flags(f)
+    f.add_argument("--bath", choices=("h", "c"), default="h")
+    f.add_argument("--scgf", type=_floats("--scgf"), default=None, metavar="s1,s2,...")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(func=cmd_fcs)
+
+    r = sub.add_parser("run", help="run a study from a TOML file (resumable)")
+    r.add_argument("config")
+    r.add_argument("--out", default=None, help="output directory (default: next to the TOML)")
+    r.add_argument("--quick", action="store_true", help="small budget (CI profile)")
+    r.add_argument("--backend", choices=("loky", "dask", "serial"), default="loky")
+    r.add_argument("--scheduler", default=None, help="dask scheduler address tcp://HOST:PORT")
+    r.add_argument("--n-jobs", type=_int_arg("--n-jobs"), default=-1)
+    r.add_argument("--quiet", action="store_true")
+    r.set_defaults(func=cmd_run)
+
+    rp = sub.add_parser("report", help="re-draw figures and report from stored results")
+    rp.add_argument("directory")
+    rp.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``qjump`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(_merge_negative_lists(argv))
+        return args.func(args)
+    except CLIError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"qjump: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qjump: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

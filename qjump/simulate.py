@@ -1,0 +1,388 @@
+"""Ensembles of quantum-jump trajectories: parallel runs and steady-state estimates.
+
+:func:`simulate` spawns one ``SeedSequence`` child per trajectory *before* dispatch, runs the
+trajectories in batches on joblib workers (BLAS limited to one thread per worker), and turns
+the jump records into steady-state estimates with standard errors.  Results (jump records
+included) do not depend on ``n_jobs``.
+
+Estimators (``T = t_final - burn_in`` per trajectory, ``M`` trajectories):
+
+* ``Q_i = omega_i (absorptions_i - emissions_i) / T``: jump counting (physics notes §3, §5);
+* ``W = (E(t_final) - E(burn_in) - heat_h - heat_c) / T``: the stochastic first law with the
+  conditional energy ``E = <psi|H_S|psi>/<psi|psi>``;
+* every other linear quantity (local/non-local parts, coherences, populations): the time
+  average of the conditional expectation value on a regular grid;
+* ``C_nonloc_product``: the product form of the averaged pieces, with a jackknife error.
+
+Each estimate is the mean over trajectories; its standard error is the sample standard
+deviation over trajectories divided by ``sqrt(M)`` (so it needs ``M >= 2``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .exact import model_context, order_values, steady_state
+from .model import PaperModel
+from .records import record_frame, window_frame
+from .results import Result
+from .trajectory import INITIAL_STATES, TrajectoryOutput, TrajectorySpec, run_trajectory
+
+__all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
+
+#: Burn-in in units of the slowest relaxation time when none is given.
+BURN_IN_RELAXATION_TIMES = 5.0
+#: A burn-in shorter than this many relaxation times is flagged.
+SHORT_BURN_IN = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrajectoryResult(Result):
+    """Trajectory estimates (a :class:`~qjump.results.Result`) plus the underlying data.
+
+    Attributes
+    ----------
+    windows : pandas.DataFrame
+        Window summaries, schema in :mod:`qjump.records`.
+    per_trajectory : pandas.DataFrame
+        One row per trajectory: its own estimate of every quantity.
+    records : pandas.DataFrame or None
+        Raw jump records (``records=True``), schema in :mod:`qjump.records`.
+    """
+
+    windows: pd.DataFrame | None = None
+    per_trajectory: pd.DataFrame | None = None
+    records: pd.DataFrame | None = None
+
+
+def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float | None]:
+    """Default burn-in and the relaxation time it is based on.
+
+    ``steady`` starts need none.  Otherwise ``5 / gap`` of the exact Liouvillian (physics
+    notes §7: about 1900 for com(1) at the paper's parameters).
+    """
+    tau = steady_state(model).relaxation_time
+    if initial_state == "steady":
+        return 0.0, tau
+    return float(BURN_IN_RELAXATION_TIMES * tau), tau
+
+
+def _check_int(name: str, value: Any, minimum: int, allow_negative_jobs: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name}: expected an integer, got {value!r}")
+    value = int(value)
+    if allow_negative_jobs:
+        if value == 0:
+            raise ValueError(
+                f"{name}: must be a positive number of workers or negative (-1 = all cores), "
+                f"got {value}"
+            )
+        return value
+    if value < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
+    return value
+
+
+def _check_time(name: str, value: Any, *, positive: bool) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {value!r}") from None
+    if not math.isfinite(x) or (x <= 0 if positive else x < 0):
+        what = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name}: must be finite and {what}, got {value!r}")
+    return x
+
+
+def make_spec(
+    model: PaperModel,
+    *,
+    t_final: float,
+    burn_in: float | None,
+    initial_state: str,
+    window: float | None,
+    sample_interval: float,
+    records: bool,
+) -> tuple[TrajectorySpec, dict[str, Any]]:
+    """Validate the time grid and options; choose the default burn-in and window."""
+    if initial_state not in INITIAL_STATES:
+        raise ValueError(
+            f"initial_state: unknown value {initial_state!r}; allowed: {', '.join(INITIAL_STATES)}"
+        )
+    t_final = _check_time("t_final", t_final, positive=True)
+    info: dict[str, Any] = {}
+    if burn_in is None:
+        burn_in, tau = default_burn_in(model, initial_state)
+        if burn_in >= t_final:
+            raise ValueError(
+                f"t_final: {t_final:g} is not longer than the default burn-in {burn_in:.4g} "
+                f"(5 relaxation times of {model.label}); give a longer t_final, an explicit "
+                "burn_in, or initial_state='steady'"
+            )
+    else:
+        burn_in = _check_time("burn_in", burn_in, positive=False)
+        tau = steady_state(model).relaxation_time if initial_state != "steady" else None
+    if not t_final > burn_in:
+        raise ValueError(f"t_final: must be > burn_in ({burn_in:g}), got {t_final:g}")
+    info["relaxation_time"] = tau
+    if initial_state != "steady" and tau is not None and burn_in < SHORT_BURN_IN * tau:
+        msg = (
+            f"burn_in {burn_in:g} is shorter than {SHORT_BURN_IN:g} relaxation times "
+            f"({SHORT_BURN_IN * tau:.4g}) of {model.label}: the estimates may be biased by the "
+            "initial state; use a longer burn-in or initial_state='steady'"
+        )
+        warnings.warn(msg, stacklevel=3)
+        info["burn_in_warning"] = msg
+    measured = t_final - burn_in
+    window = measured / 10.0 if window is None else _check_time("window", window, positive=True)
+    sample_interval = _check_time("sample_interval", sample_interval, positive=True)
+    spec = TrajectorySpec(
+        t_final=t_final,
+        burn_in=burn_in,
+        window=min(window, measured),
+        sample_interval=sample_interval,
+        initial_state=initial_state,
+        records=bool(records),
+    )
+    return spec, info
+
+
+# ------------------------------------------------------------------------ batches
+def batch_layout(trajectories: int) -> list[list[int]]:
+    """Trajectory ids per batch: at most 64 batches, independent of ``n_jobs``."""
+    n_batches = min(trajectories, 64)
+    return [list(b) for b in np.array_split(np.arange(trajectories), n_batches)]
+
+
+def run_batch(
+    model: PaperModel,
+    spec: TrajectorySpec,
+    ids: list[int],
+    seeds: list[np.random.SeedSequence],
+) -> dict[str, pd.DataFrame]:
+    """Run a batch of trajectories and summarise it (executed in a worker).
+
+    Returns the frames ``windows``, ``per_trajectory`` and (with records) ``records``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        outputs = [run_trajectory(model, spec, s) for s in seeds]
+    frames = {
+        "windows": window_frame(model, spec, ids, outputs),
+        "per_trajectory": per_trajectory_frame(model, spec, ids, outputs),
+    }
+    if spec.records:
+        frames["records"] = record_frame(model, ids, outputs)
+    return frames
+
+
+def per_trajectory_frame(
+    model: PaperModel, spec: TrajectorySpec, ids: list[int], outputs: list[TrajectoryOutput]
+) -> pd.DataFrame:
+    """Each trajectory's own estimate of every linear quantity and of the currents."""
+    ctx = model_context(model)
+    q = ctx.quantities
+    from .unravel import unravelling
+
+    un = unravelling(model)
+    # the unravelling sorted the support by sector; map back to the QuantitySet's order
+    order = np.searchsorted(q.support, un.support)
+    T = spec.measured_time
+    rows = []
+    for tid, out in zip(ids, outputs, strict=True):
+        xs = np.zeros(q.support.size, complex)
+        if out.n_samples:
+            xs[order] = out.state_sum / out.n_samples
+        vals = dict(zip(q.names, q.evaluate_support(xs), strict=True))
+        c = out.counts.sum(axis=0)
+        heat_h = model.omega_h * (c[0, 1] - c[0, 0])
+        heat_c = model.omega_c * (c[1, 1] - c[1, 0])
+        dE = out.edge_energy[-1] - out.edge_energy[0]
+        vals["Q_h"] = heat_h / T
+        vals["Q_c"] = heat_c / T
+        vals["W"] = (dE - heat_h - heat_c) / T
+        vals["trajectory"] = tid
+        vals["jumps"] = int(c.sum())
+        vals["samples"] = out.n_samples
+        rows.append(vals)
+    return pd.DataFrame(rows)
+
+
+def estimate(
+    model: PaperModel, per_trajectory: pd.DataFrame
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Means and standard errors over trajectories (jackknife for the product form)."""
+    q = model_context(model).quantities
+    df = per_trajectory.sort_values("trajectory")
+    M = len(df)
+    cols = [c for c in q.names]
+    means = {c: float(df[c].mean()) for c in cols}
+    ses = {
+        c: float(df[c].std(ddof=1) / math.sqrt(M)) if M > 1 else math.nan for c in cols
+    }
+    prod = float(q.product_form(means))
+    if M > 1:
+        sums = {c: df[c].to_numpy().sum() for c in cols}
+        loo = {c: (sums[c] - df[c].to_numpy()) / (M - 1) for c in cols}
+        jk = np.asarray(q.product_form(loo))
+        prod_se = float(math.sqrt((M - 1) / M * np.sum((jk - jk.mean()) ** 2)))
+    else:
+        prod_se = math.nan
+    values = order_values(means, prod)
+    se = order_values(ses, prod_se)
+    return values, se
+
+
+def simulate(
+    model: PaperModel,
+    *,
+    t_final: float,
+    trajectories: int = 16,
+    burn_in: float | None = None,
+    seed: int = 0,
+    n_jobs: int = 1,
+    initial_state: str = "thermal",
+    window: float | None = None,
+    sample_interval: float = 2.0,
+    records: bool = False,
+    progress: bool | None = None,
+) -> TrajectoryResult:
+    """Estimate the steady state of ``model`` from quantum-jump trajectories.
+
+    Parameters
+    ----------
+    model : PaperModel
+    t_final : float
+        Length of each trajectory (time units of ``1/omega_c``).
+    trajectories : int
+        Number of trajectories ``M >= 1`` (standard errors need ``M >= 2``).
+    burn_in : float, optional
+        Time discarded at the start of each trajectory.  Default: 0 for
+        ``initial_state="steady"``, else 5 relaxation times of the model.  A burn-in shorter
+        than 3 relaxation times is flagged (warning and ``info["burn_in_warning"]``).
+    seed : int
+        Run seed ``>= 0``; trajectory ``i`` uses ``SeedSequence(seed).spawn(M)[i]``.
+    n_jobs : int
+        joblib workers (loky); ``-1`` uses all cores.  Results do not depend on it.
+    initial_state : {"thermal", "ground", "steady"}
+        ``thermal``: a basis state drawn from the product of each TLS's thermal state at its
+        own bath's temperature; ``ground``; ``steady``: an eigenvector of the exact steady
+        state drawn with its eigenvalue as probability (no burn-in needed).
+    window : float, optional
+        Length of the counting windows (default: a tenth of the measured time).
+    sample_interval : float
+        Grid spacing for conditional expectation values (default 2).
+    records : bool
+        Keep the raw jump records (memory grows with the number of jumps).
+    progress : bool, optional
+        Progress bar on stderr; default on for runs with more than one batch when stderr is a
+        terminal.
+
+    Returns
+    -------
+    TrajectoryResult
+        Same keys as :func:`qjump.exact`, each with a standard error; ``info`` holds
+        ``simulated_time``, ``jumps``, ``wall_time_s``, ``burn_in``, ``trajectories``,
+        ``seed`` and the relaxation time used for the burn-in.
+    """
+    t0 = time.perf_counter()
+    M = _check_int("trajectories", trajectories, 1)
+    seed = _check_int("seed", seed, 0)
+    n_jobs = _check_int("n_jobs", n_jobs, 1, allow_negative_jobs=True)
+    spec, info = make_spec(
+        model,
+        t_final=t_final,
+        burn_in=burn_in,
+        initial_state=initial_state,
+        window=window,
+        sample_interval=sample_interval,
+        records=records,
+    )
+    seeds = np.random.SeedSequence(seed).spawn(M)
+    batches = batch_layout(M)
+    tasks = [(model, spec, ids, [seeds[i] for i in ids]) for ids in batches]
+    frames = _run(tasks, n_jobs=n_jobs, progress=progress)
+    return assemble(model, spec, frames, seed=seed, t0=t0, info=info)
+
+
+def assemble(
+    model: PaperModel,
+    spec: TrajectorySpec,
+    frames: list[dict[str, pd.DataFrame]],
+    *,
+    seed: int,
+    t0: float,
+    info: dict[str, Any],
+) -> TrajectoryResult:
+    """Combine batch frames into a :class:`TrajectoryResult`."""
+    windows = pd.concat([f["windows"] for f in frames], ignore_index=True)
+    per = pd.concat([f["per_trajectory"] for f in frames], ignore_index=True)
+    per = per.sort_values("trajectory", ignore_index=True)
+    windows = windows.sort_values(["trajectory", "window"], ignore_index=True)
+    recs = None
+    if spec.records:
+        recs = pd.concat([f["records"] for f in frames], ignore_index=True)
+        recs = recs.sort_values(["trajectory", "time"], ignore_index=True, kind="stable")
+    values, se = estimate(model, per)
+    info = dict(info)
+    info.update(
+        {
+            "trajectories": len(per),
+            "t_final": spec.t_final,
+            "burn_in": spec.burn_in,
+            "initial_state": spec.initial_state,
+            "seed": seed,
+            "simulated_time": spec.measured_time * len(per),
+            "jumps": int(per["jumps"].sum()),
+            "wall_time_s": time.perf_counter() - t0,
+        }
+    )
+    return TrajectoryResult(
+        model=model,
+        method="trajectories",
+        values=values,
+        se=se,
+        info=info,
+        windows=windows,
+        per_trajectory=per,
+        records=recs,
+    )
+
+
+def _run(tasks: list[tuple], *, n_jobs: int, progress: bool | None) -> list[dict]:
+    """Run batch tasks serially or on loky workers (results in task order)."""
+    import sys
+
+    from .progress import Progress
+
+    if progress is None:
+        progress = len(tasks) > 1 and sys.stderr.isatty()
+    out: list[dict | None] = [None] * len(tasks)
+    with Progress(len(tasks), label="trajectory batches", quiet=not progress) as bar:
+        if n_jobs == 1 or len(tasks) == 1:
+            for i, t in enumerate(tasks):
+                out[i] = run_batch(*t)
+                bar.advance(1)
+        else:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
+            for i, res in par(delayed(_indexed)(i, t) for i, t in enumerate(tasks)):
+                out[i] = res
+                bar.advance(1)
+    return out  # type: ignore[return-value]
+
+
+def _indexed(i: int, task: tuple) -> tuple[int, dict]:
+    return i, run_batch(*task)

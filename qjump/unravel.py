@@ -1,0 +1,469 @@
+"""The quantum-jump engine: exact-in-time unravelling of the master equation.
+
+Algorithm (one trajectory)
+--------------------------
+Between jumps the unnormalised state obeys ``i d psi/dt = H_eff psi`` with
+``H_eff = H_S + H_cas - (i/2) sum_j L_j^dag L_j``, which conserves the excitation number, so
+``psi`` lives in one U(1) sector of dimension ``C(2N, k)`` (physics notes §4).  Each sector's
+``H_eff`` is diagonalised once, ``H_eff = V diag(lambda) V^-1``, and the state is kept as
+eigen-coefficients ``phi``: after a delay ``tau`` they are ``phi_a exp(-i lambda_a tau)`` and
+the squared norm is
+
+    n(tau) = phi(tau)^dag G phi(tau),    G = V^dag V,
+    n'(tau) = 2 Re sum_a i conj(lambda_a phi_a(tau)) (G phi(tau))_a.
+
+The jump time is exact (no time step): draw ``r ~ U(0, 1)`` and solve ``n(tau) = r`` by a
+safeguarded Newton iteration on ``ln n`` to ``1e-13`` relative accuracy.  If the dark part of
+the state (eigenvalues with ``Im lambda = 0``) keeps ``n(inf) > r``, no further jump occurs.
+The channel ``j`` is chosen with probability ``||L_j psi||^2 / sum_k ||L_k psi||^2``; the
+jump maps ``phi -> V'^-1 L_j V phi`` into the neighbouring sector, precomputed per channel and
+sector.  The whole loop runs in a compiled (numba) kernel; random numbers come from the
+trajectory's own ``numpy.random.Generator`` so every trajectory can be replayed.
+
+Observation
+-----------
+* Every jump after the burn-in is counted per time window, bath and kind; the heat from bath
+  ``i`` is ``omega_i (absorptions - emissions)`` (physics notes §3).
+* The conditional energy ``<psi|H_S|psi>/<psi|psi>`` is recorded at window edges, which
+  gives the stochastic first law ``W = Delta E - Q_h - Q_c`` per window.
+* Conditional expectation values are sampled on a regular time grid (``sample_interval``)
+  after the burn-in: the engine accumulates ``psi_a conj(psi_b)/<psi|psi>`` on the support of
+  the model's quantity functionals, so every linear quantity of :mod:`qjump.observables` is
+  estimated with the same definitions as the exact solver.  A regular grid gives an unbiased
+  estimate of the stationary time average.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numba as nb
+import numpy as np
+
+from .exact import model_context
+from .model import PaperModel
+
+__all__ = ["Unravelling", "unravelling"]
+
+EMISSION, ABSORPTION = 0, 1
+#: Maximum relative condition number accepted for a sector's eigenbasis.
+MAX_CONDITION = 1e8
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Unravelling:
+    """Precomputed arrays of the compiled kernel for one model (see module docstring).
+
+    All sector arrays are padded to ``dmax``.  ``channels`` lists ``(bath, kind, site)`` of
+    each jump channel (``site`` = -1 for collective operators).
+    """
+
+    model: PaperModel
+    dims: np.ndarray  # (K,)
+    lam: np.ndarray  # (K, dmax) eigenvalues of H_eff per sector
+    V: np.ndarray  # (K, dmax, dmax)
+    Vinv: np.ndarray  # (K, dmax, dmax)
+    G: np.ndarray  # (K, dmax, dmax) Gram matrices V^dag V
+    dark: np.ndarray  # (K, dmax) bool: eigenvalue with zero decay
+    ch_bath: np.ndarray  # (n_ch,) 0 = h, 1 = c
+    ch_kind: np.ndarray  # (n_ch,) 0 = emission, 1 = absorption
+    ch_site: np.ndarray  # (n_ch,) site index or -1
+    P: np.ndarray  # (n_ch, K, dmax, dmax) V^dag L^dag L V
+    A: np.ndarray  # (n_ch, K, dmax, dmax) V'^-1 L V
+    valid: np.ndarray  # (n_ch, K) bool
+    sup_ptr: np.ndarray  # (K+1,) support entries of sector k: sup_ptr[k]:sup_ptr[k+1]
+    sup_a: np.ndarray  # row index (within sector)
+    sup_b: np.ndarray  # column index (within sector)
+    sup_energy: np.ndarray  # functional weights of <H_S> on the support
+    support: np.ndarray  # block-vector positions of the support entries
+    omega: np.ndarray  # (2,) omega_h, omega_c
+    condition: float  # worst eigenbasis condition number
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.ch_bath.size)
+
+
+@functools.lru_cache(maxsize=32)
+def unravelling(model: PaperModel) -> Unravelling:
+    """Build (and cache) the kernel arrays of ``model``.
+
+    Raises
+    ------
+    ValueError
+        If a sector's ``H_eff`` is too close to defective for an accurate eigenbasis.
+    """
+    ctx = model_context(model)
+    ops, spins, space = ctx.ops, ctx.ops.spins, ctx.space
+    dims = np.array(spins.sector_dims, dtype=np.int64)
+    K, dmax = dims.size, int(dims.max())
+    lam = np.zeros((K, dmax), complex)
+    V = np.zeros((K, dmax, dmax), complex)
+    Vinv = np.zeros((K, dmax, dmax), complex)
+    G = np.zeros((K, dmax, dmax), complex)
+    dark = np.zeros((K, dmax), bool)
+    worst = 1.0
+    Heff = ops.H_eff
+    rate_scale = max(float(np.abs(ops.decay.diagonal()).max()), 1e-300)
+    for k, d in enumerate(dims):
+        Hk = spins.block(Heff, k, k).toarray()
+        w, v = np.linalg.eig(Hk)
+        v = v / np.linalg.norm(v, axis=0)
+        cond = np.linalg.cond(v)
+        worst = max(worst, cond)
+        if not np.isfinite(cond) or cond > MAX_CONDITION:
+            raise ValueError(
+                f"model: the no-jump generator of sector k={k} is nearly defective "
+                f"(eigenbasis condition number {cond:.3g} > {MAX_CONDITION:g}); perturb the "
+                "parameters slightly (e.g. couplings g or Omega)"
+            )
+        lam[k, :d] = w
+        V[k, :d, :d] = v
+        Vinv[k, :d, :d] = np.linalg.inv(v)
+        G[k, :d, :d] = v.conj().T @ v
+        dark[k, :d] = w.imag > -1e-13 * rate_scale
+    chans = ops.channels
+    n_ch = len(chans)
+    P = np.zeros((n_ch, K, dmax, dmax), complex)
+    A = np.zeros((n_ch, K, dmax, dmax), complex)
+    valid = np.zeros((n_ch, K), bool)
+    for j, ch in enumerate(chans):
+        shift = 1 if ch.kind == "absorption" else -1
+        for k, d in enumerate(dims):
+            k2 = k + shift
+            if not 0 <= k2 < K:
+                continue
+            Lb = spins.block(ch.operator, k2, k).toarray()
+            if not np.any(Lb):
+                continue
+            d2 = dims[k2]
+            valid[j, k] = True
+            LV = Lb @ V[k, :d, :d]
+            P[j, k, :d, :d] = LV.conj().T @ LV
+            A[j, k, :d2, :d] = Vinv[k2, :d2, :d2] @ LV
+    # support of the quantity functionals, grouped by sector
+    support = ctx.quantities.support
+    sector_of = np.searchsorted(space.offsets, support, side="right") - 1
+    local = support - space.offsets[sector_of]
+    d_of = dims[sector_of]
+    order = np.lexsort((local, sector_of))
+    support, sector_of, local, d_of = support[order], sector_of[order], local[order], d_of[order]
+    sup_ptr = np.searchsorted(sector_of, np.arange(K + 1)).astype(np.int64)
+    energy_row = ctx.quantities.names.index("energy")
+    F = ctx.quantities.functionals
+    sup_energy = np.asarray(F[energy_row, support].toarray()).ravel().astype(complex)
+    return Unravelling(
+        model=model,
+        dims=dims,
+        lam=lam,
+        V=V,
+        Vinv=Vinv,
+        G=G,
+        dark=dark,
+        ch_bath=np.array([0 if c.bath == "h" else 1 for c in chans], np.int64),
+        ch_kind=np.array([ABSORPTION if c.kind == "absorption" else EMISSION for c in chans],
+                         np.int64),
+        ch_site=np.array([-1 if c.site is None else c.site for c in chans], np.int64),
+        P=P,
+        A=A,
+        valid=valid,
+        sup_ptr=sup_ptr,
+        sup_a=(local // d_of).astype(np.int64),
+        sup_b=(local % d_of).astype(np.int64),
+        sup_energy=sup_energy,
+        support=support,
+        omega=np.array([model.omega_h, model.omega_c]),
+        condition=float(worst),
+    )
+
+
+# ---------------------------------------------------------------------------- kernel
+@nb.njit(cache=True)
+def _propagate(phi, lam, d, tau, out):
+    """``out_a = phi_a exp(-i lambda_a tau)``."""
+    for a in range(d):
+        x = lam[a]
+        mag = np.exp(x.imag * tau)
+        ph = x.real * tau
+        out[a] = phi[a] * complex(mag * np.cos(ph), -mag * np.sin(ph))
+
+
+@nb.njit(cache=True)
+def _norm_and_slope(lam, G, d, cur):
+    """n and n' of the propagated coefficients ``cur`` (see module docstring)."""
+    n = 0.0
+    dn = 0.0
+    for a in range(d):
+        u = 0j
+        for b in range(d):
+            u += G[a, b] * cur[b]
+        cw = np.conj(cur[a])
+        n += (cw * u).real
+        dn += (1j * np.conj(lam[a]) * cw * u).real
+    return n, 2.0 * dn
+
+
+@nb.njit(cache=True)
+def _initial_curvature(phi, lam, G, d):
+    """n'(0) and n''(0) for a normalised state (no exponentials needed)."""
+    dn = 0.0
+    d2n = 0.0
+    for a in range(d):
+        u = 0j
+        v = 0j
+        for b in range(d):
+            u += G[a, b] * phi[b]
+            v += G[a, b] * (-1j * lam[b] * phi[b])
+        p1 = -1j * lam[a] * phi[a]
+        p2 = -(lam[a] * lam[a]) * phi[a]
+        dn += 2.0 * (np.conj(p1) * u).real
+        d2n += 2.0 * (np.conj(p1) * v).real + 2.0 * (np.conj(p2) * u).real
+    return dn, d2n
+
+
+@nb.njit(cache=True)
+def _dark_norm(phi, G, dark, d):
+    n = 0.0
+    for a in range(d):
+        if not dark[a]:
+            continue
+        for b in range(d):
+            if dark[b]:
+                n += (np.conj(phi[a]) * G[a, b] * phi[b]).real
+    return n
+
+
+@nb.njit(cache=True)
+def _jump_delay(phi, lam, G, dark, d, r, work):
+    """Solve ``n(tau) = r`` (``n(0) = 1``) by safeguarded Newton on ``ln n``.
+
+    Returns ``inf`` if the dark part keeps the norm above ``r``.  On return ``work`` holds
+    the propagated coefficients at the returned delay.  Converged when
+    ``|ln n(tau) - ln r| < 1e-12`` or when the Newton step is below ``1e-6 (1 + tau)`` (the
+    error after that step is quadratic in it): the jump time is exact to ~1e-12 relative.
+    """
+    if _dark_norm(phi, G, dark, d) >= r:
+        return np.inf
+    target = np.log(r)
+    dn0, d2n0 = _initial_curvature(phi, lam, G, d)
+    rate = -dn0
+    # quadratic model of ln n:  -rate tau + kappa tau^2 / 2 = ln r
+    kappa = d2n0 - dn0 * dn0
+    if rate > 0.0:
+        tau = -target / rate
+        disc = rate * rate + 2.0 * kappa * target
+        if kappa != 0.0 and disc > 0.0:
+            alt = (rate - np.sqrt(disc)) / kappa
+            if alt > 0.0:
+                tau = alt
+    else:
+        tau = 1.0
+    lo, hi = 0.0, np.inf
+    for _ in range(200):
+        _propagate(phi, lam, d, tau, work)
+        n, dn = _norm_and_slope(lam, G, d, work)
+        if n <= 0.0:
+            hi = tau
+            tau = 0.5 * (lo + hi)
+            continue
+        f = np.log(n) - target
+        if abs(f) < 1e-12:
+            return tau
+        if f > 0.0:
+            lo = tau
+        else:
+            hi = tau
+        slope = dn / n
+        new = tau - f / slope if slope < 0.0 else np.inf
+        delta = new - tau
+        if new > lo and new < hi and abs(delta) <= 1e-6 * (1.0 + tau):
+            # quadratic convergence: the error after this step is ~delta^2 (< 1e-12), so
+            # take it and move ``work`` by a Taylor step (|lambda delta| << 1, error ~1e-18)
+            for a in range(d):
+                z = -1j * lam[a] * delta
+                work[a] = work[a] * (1.0 + z * (1.0 + z * (0.5 + z / 6.0)))
+            return new
+        if not (new > lo and new < hi):
+            new = 2.0 * tau + 1.0 if hi == np.inf else 0.5 * (lo + hi)
+        tau = new
+    _propagate(phi, lam, d, tau, work)
+    return tau
+
+
+@nb.njit(cache=True)
+def _observe(phi, lam, V, d, s, psi, sup_lo, sup_hi, sup_a, sup_b, acc, sup_energy, want):
+    """Conditional state at delay ``s``: accumulate support entries and/or return energy."""
+    for a in range(d):
+        psi[a] = 0j
+    for b in range(d):
+        x = lam[b]
+        mag = np.exp(x.imag * s)
+        c = phi[b] * complex(mag * np.cos(x.real * s), -mag * np.sin(x.real * s))
+        for a in range(d):
+            psi[a] += V[a, b] * c
+    n = 0.0
+    for a in range(d):
+        n += psi[a].real ** 2 + psi[a].imag ** 2
+    inv_n = 1.0 / n
+    energy = 0.0
+    for p in range(sup_lo, sup_hi):
+        rho = psi[sup_a[p]] * np.conj(psi[sup_b[p]]) * inv_n
+        if want == 0:
+            acc[p] += rho
+        else:
+            energy += (sup_energy[p] * rho).real
+    return energy
+
+
+@nb.njit(cache=True)
+def advance(
+    state,
+    kstate,
+    phi,
+    rng,
+    t_stop,
+    burn_in,
+    window,
+    n_windows,
+    sample_dt,
+    dims,
+    lam,
+    V,
+    G,
+    dark,
+    ch_bath,
+    ch_kind,
+    P,
+    A,
+    valid,
+    sup_ptr,
+    sup_a,
+    sup_b,
+    sup_energy,
+    counts,
+    edge_energy,
+    acc,
+    rec_t,
+    rec_ch,
+):
+    """Advance one trajectory to ``t_stop`` (resumable).
+
+    ``state`` = [t, next_sample, n_samples, next_edge_index, pending_tau, rec_n,
+    tau_of_work] (float64); ``tau_of_work`` marks when ``work`` holds the state at the
+    pending jump (it is only valid within one call),
+    ``kstate`` = [sector].  ``pending_tau`` < 0 means that a new jump delay must be drawn.
+    Returns 0 when ``t_stop`` is reached, 1 when the record buffer is full.
+    """
+    n_ch = ch_bath.size
+    dmax = phi.size
+    work = np.empty(dmax, np.complex128)
+    psi = np.empty(dmax, np.complex128)
+    newphi = np.empty(dmax, np.complex128)
+    weights = np.empty(n_ch)
+    record = rec_t.size > 0
+    while True:
+        t = state[0]
+        k = kstate[0]
+        d = dims[k]
+        tau = state[4]
+        if tau < 0.0:
+            tau = _jump_delay(phi, lam[k], G[k], dark[k], d, rng.random(), work)
+            state[4] = tau
+            state[6] = tau
+        else:
+            state[6] = -1.0
+        t_jump = t + tau
+        t_end = min(t_jump, t_stop)
+        # observations inside the no-jump segment [t, t_end)
+        while True:
+            t_sample = state[1]
+            e_idx = int(state[3])
+            t_edge = burn_in + e_idx * window if e_idx <= n_windows else np.inf
+            if t_edge <= t_sample and t_edge < t_end:
+                edge_energy[e_idx] = _observe(
+                    phi, lam[k], V[k], d, t_edge - t, psi, sup_ptr[k], sup_ptr[k + 1],
+                    sup_a, sup_b, acc, sup_energy, 1,
+                )
+                state[3] = e_idx + 1
+            elif t_sample < t_end:
+                _observe(
+                    phi, lam[k], V[k], d, t_sample - t, psi, sup_ptr[k], sup_ptr[k + 1],
+                    sup_a, sup_b, acc, sup_energy, 0,
+                )
+                state[1] = t_sample + sample_dt
+                state[2] += 1.0
+            else:
+                break
+        if t_jump >= t_stop:
+            # stop inside the segment: move the reference time to t_stop
+            s = t_stop - t
+            _propagate(phi, lam[k], d, s, phi)
+            nrm = 0.0
+            for a in range(d):
+                u = 0j
+                for b in range(d):
+                    u += G[k, a, b] * phi[b]
+                nrm += (np.conj(phi[a]) * u).real
+            # rescale so that the pending target r' = r / n(s) keeps the same jump time
+            for a in range(d):
+                phi[a] /= np.sqrt(nrm)
+            state[0] = t_stop
+            state[4] = tau - s if np.isfinite(tau) else np.inf
+            return 0
+        if record and int(state[5]) >= rec_t.size and t_jump >= burn_in:
+            return 1
+        # the jump: ``work`` may be stale after a resume, so recompute it when needed
+        if state[6] != tau:
+            _propagate(phi, lam[k], d, tau, work)
+        total = 0.0
+        for j in range(n_ch):
+            w = 0.0
+            if valid[j, k]:
+                for a in range(d):
+                    u = 0j
+                    for b in range(d):
+                        u += P[j, k, a, b] * work[b]
+                    w += (np.conj(work[a]) * u).real
+            weights[j] = max(w, 0.0)
+            total += weights[j]
+        u01 = rng.random() * total
+        jc = -1
+        cum = 0.0
+        for j in range(n_ch):
+            if weights[j] > 0.0:
+                jc = j
+                cum += weights[j]
+                if u01 < cum:
+                    break
+        k2 = k + (1 if ch_kind[jc] == 1 else -1)
+        d2 = dims[k2]
+        for a in range(d2):
+            u = 0j
+            for b in range(d):
+                u += A[jc, k, a, b] * work[b]
+            newphi[a] = u
+        nrm = 0.0
+        for a in range(d2):
+            u = 0j
+            for b in range(d2):
+                u += G[k2, a, b] * newphi[b]
+            nrm += (np.conj(newphi[a]) * u).real
+        scale = 1.0 / np.sqrt(nrm)
+        for a in range(d2):
+            phi[a] = newphi[a] * scale
+        for a in range(d2, dmax):
+            phi[a] = 0j
+        kstate[0] = k2
+        state[0] = t_jump
+        state[4] = -1.0
+        if t_jump >= burn_in:
+            w_idx = int((t_jump - burn_in) / window)
+            if w_idx >= n_windows:
+                w_idx = n_windows - 1
+            counts[w_idx, ch_bath[jc], ch_kind[jc]] += 1
+            if record:
+                n_rec = int(state[5])
+                rec_t[n_rec] = t_jump
+                rec_ch[n_rec] = jc
+                state[5] = n_rec + 1
