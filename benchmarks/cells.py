@@ -120,7 +120,10 @@ def _resolve_spec(spec: str) -> Callable[..., dict]:
 # ----------------------------------------------------------------------------- built-in tools
 @register_tool("qutip-steadystate")
 def qutip_steadystate_cell(
-    N: int, dissipation: str = "common", interaction: str = "pairwise", omega_h: float = 1.5,
+    N: int,
+    dissipation: str = "common",
+    interaction: str = "pairwise",
+    omega_h: float = 1.5,
     method: str = "direct",
 ) -> dict:
     """QuTiP ``steadystate`` (default direct sparse solver) and the resulting ``Q_h``."""
@@ -152,14 +155,22 @@ MCSOLVE_T_FINAL = 50_000.0
 
 @register_tool("qutip-mcsolve")
 def qutip_mcsolve_cell(
-    N: int, ntraj: int = MCSOLVE_NTRAJ, t_final: float = MCSOLVE_T_FINAL,
-    dissipation: str = "common", interaction: str = "pairwise", omega_h: float = 1.5,
+    N: int,
+    ntraj: int = MCSOLVE_NTRAJ,
+    t_final: float = MCSOLVE_T_FINAL,
+    dissipation: str = "common",
+    interaction: str = "pairwise",
+    omega_h: float = 1.5,
 ) -> dict:
     """Serial QuTiP ``mcsolve`` throughput (simulated time per wall second) at fixed budget."""
     from qutip_mcsolve_throughput import qutip_mcsolve_throughput
 
     res = qutip_mcsolve_throughput(
-        N=N, ntraj=ntraj, t_final=t_final, dissipation=dissipation, interaction=interaction,
+        N=N,
+        ntraj=ntraj,
+        t_final=t_final,
+        dissipation=dissipation,
+        interaction=interaction,
         omega_h=omega_h,
     )
     res.pop("jumps_per_traj")
@@ -219,6 +230,7 @@ def run_cell(
     params: dict | None = None,
     python: str | None = None,
     env: dict[str, str] | None = None,
+    blas_threads: int | None = 1,
 ) -> dict:
     """Run cell ``(tool, N)`` in a child process and return its report.
 
@@ -240,13 +252,20 @@ def run_cell(
     env
         Environment for the child (default: the current one). ``PYTHONPATH`` is extended
         with this process's ``sys.path`` so that tools import the same way as here.
+    blas_threads
+        Sets ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` in the child
+        (``None``: leave the environment alone). Default 1: cells are serial measurements,
+        and multi-threaded OpenBLAS on a loaded 2-core machine was seen to make QuTiP
+        ``steadystate`` at N=3 25x slower (spinning threads).
 
     Returns
     -------
     dict
         ``tool``, ``N``, ``status`` (``ok``/``timeout``/``oom``/``error``), ``display``
         (human-readable cell text), ``wall_s`` (inside the tool; ``None`` unless ok),
-        ``total_wall_s`` (child lifetime as seen by the parent), ``peak_rss_mb``,
+        ``total_wall_s`` (child lifetime as seen by the parent), ``cpu_s`` (user+system CPU
+        time of the whole child, incl. start-up; robust to other load on the machine),
+        ``loadavg_before``/``loadavg_after`` (1-min load average), ``peak_rss_mb``,
         ``result`` (the tool's dict, if ok), ``error`` (if any), limits and params.
     """
     if tool not in TOOLS:
@@ -256,27 +275,51 @@ def run_cell(
     mem_bytes = None if mem_limit_gb is None else int(mem_limit_gb * 1024**3)
 
     child_env = dict(os.environ if env is None else env)
+    if blas_threads is not None:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            child_env[var] = str(blas_threads)
     paths = [str(BENCH_DIR)] + [p for p in sys.path if p]
     if child_env.get("PYTHONPATH"):
         paths.append(child_env["PYTHONPATH"])
     child_env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
 
     report = {
-        "tool": tool, "N": N, "timeout_s": timeout_s, "mem_limit_gb": mem_limit_gb,
-        "params": params, "wall_s": None, "result": None,
+        "tool": tool,
+        "N": N,
+        "timeout_s": timeout_s,
+        "mem_limit_gb": mem_limit_gb,
+        "params": params,
+        "wall_s": None,
+        "result": None,
+        "blas_threads": blas_threads,
+        "loadavg_before": os.getloadavg()[0],
     }
     with tempfile.TemporaryDirectory(prefix="cell-") as tmp:
         result_file = os.path.join(tmp, "result.json")
         stderr_file = os.path.join(tmp, "stderr.txt")
         cmd = [
-            python or sys.executable, "-W", "ignore", str(Path(__file__).resolve()), "--child",
-            "--spec", spec, "--child-N", str(N), "--params", json.dumps(params),
-            "--result-file", result_file,
+            python or sys.executable,
+            "-W",
+            "ignore",
+            str(Path(__file__).resolve()),
+            "--child",
+            "--spec",
+            spec,
+            "--child-N",
+            str(N),
+            "--params",
+            json.dumps(params),
+            "--result-file",
+            result_file,
         ]
         with open(stderr_file, "w") as err, open(os.devnull, "w") as out:
             t0 = time.perf_counter()
             proc = subprocess.Popen(
-                cmd, stdout=out, stderr=err, env=child_env, start_new_session=True,
+                cmd,
+                stdout=out,
+                stderr=err,
+                env=child_env,
+                start_new_session=True,
                 preexec_fn=_limit_memory(mem_bytes),
             )
             timed_out = False
@@ -295,6 +338,8 @@ def run_cell(
 
         report["total_wall_s"] = total
         report["peak_rss_mb"] = rusage.ru_maxrss / 1024
+        report["cpu_s"] = rusage.ru_utime + rusage.ru_stime
+        report["loadavg_after"] = os.getloadavg()[0]
         report["returncode"] = proc.returncode
         child = {}
         if os.path.exists(result_file):
@@ -368,11 +413,14 @@ def run_grid(
 def _summary(rep: dict) -> str:
     """One-line, tool-aware description of a cell result."""
     res = rep.get("result") or {}
-    extra = ""
+    parts = []
     if "throughput" in res:
-        extra = f"throughput {res['throughput']:.1f} t.u./s, jumps {res['jumps']}"
+        parts.append(f"throughput {res['throughput']:.1f} t.u./s, jumps {res['jumps']}")
     elif "Q_h" in res:
-        extra = f"Q_h {res['Q_h']:.6e}"
+        parts.append(f"Q_h {res['Q_h']:.6e}")
+    if rep.get("cpu_s") is not None:
+        parts.append(f"cpu {rep['cpu_s']:.1f} s (incl. start-up), load {rep['loadavg_before']:.1f}")
+    extra = "; ".join(parts)
     skipped = " (skipped: smaller N failed)" if rep.get("skipped") else ""
     return f"| {rep['tool']} | {rep['N']} | {rep['display']}{skipped} | {extra} |"
 
@@ -389,8 +437,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
     parser.add_argument("--mem-gb", type=float, default=8.0, help="RLIMIT_AS per cell, GiB")
     parser.add_argument("--params", default="{}", help="JSON dict of tool keyword arguments")
-    parser.add_argument("--no-skip", action="store_true",
-                        help="run larger N even after a timeout/out-of-memory at smaller N")
+    parser.add_argument(
+        "--no-skip",
+        action="store_true",
+        help="run larger N even after a timeout/out-of-memory at smaller N",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="OMP/OPENBLAS/MKL_NUM_THREADS in each child (0: inherit)",
+    )
     parser.add_argument("--jsonl", help="append one JSON line per cell to this file")
     args = parser.parse_args(argv)
 
@@ -406,8 +463,13 @@ def main(argv: list[str] | None = None) -> int:
 
     print("| tool | N | cell | details |\n|---|---|---|---|", flush=True)
     run_grid(
-        args.tools, args.N, skip_larger_after_failure=not args.no_skip, on_result=emit,
-        timeout_s=args.timeout, mem_limit_gb=args.mem_gb, params=json.loads(args.params),
+        args.tools,
+        args.N,
+        skip_larger_after_failure=not args.no_skip,
+        on_result=emit,
+        timeout_s=args.timeout,
+        mem_limit_gb=args.mem_gb,
+        params=json.loads(args.params),
     )
     return 0
 

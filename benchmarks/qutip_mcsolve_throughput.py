@@ -86,8 +86,13 @@ def qutip_mcsolve_throughput(
 
     t0 = time.perf_counter()
     result = qutip.mcsolve(
-        model.H, psi0, [0.0, float(t_final)], c_ops=model.c_ops, ntraj=ntraj,
-        seeds=seed, options=options,
+        model.H,
+        psi0,
+        [0.0, float(t_final)],
+        c_ops=model.c_ops,
+        ntraj=ntraj,
+        seeds=seed,
+        options=options,
     )
     wall_s = time.perf_counter() - t0
 
@@ -96,8 +101,9 @@ def qutip_mcsolve_throughput(
     simulated = ntraj * float(t_final)
     # Each hot-bath jump moves exactly +-omega_h of bare energy H0_h into the system, so the
     # net count gives a (noisy, transient-included) estimate of Q_h.
-    hot_energy = sum(n * e for k, n in by_op.items() for bath, e in [model.c_op_info[k]]
-                     if bath == "h")
+    hot_energy = sum(
+        n * e for k, n in by_op.items() for bath, e in [model.c_op_info[k]] if bath == "h"
+    )
     return {
         "N": N,
         "dissipation": model.dissipation,
@@ -129,8 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     res = qutip_mcsolve_throughput(
-        N=args.N, ntraj=args.ntraj, t_final=args.t_final, dissipation=args.dissipation,
-        interaction=args.interaction, omega_h=args.omega_h, seed=args.seed,
+        N=args.N,
+        ntraj=args.ntraj,
+        t_final=args.t_final,
+        dissipation=args.dissipation,
+        interaction=args.interaction,
+        omega_h=args.omega_h,
+        seed=args.seed,
     )
     print(
         f"QuTiP {res['qutip_version']} mcsolve (serial): N={res['N']} {res['dissipation']} "

@@ -90,7 +90,8 @@ def _canonical(name: str, aliases: dict[str, str], kind: str) -> str:
     try:
         return aliases[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown {kind} {name!r}; expected one of {sorted(set(aliases.values()))}")
+        choices = sorted(set(aliases.values()))
+        raise ValueError(f"unknown {kind} {name!r}; expected one of {choices}") from None
 
 
 class ThermalMachineModel:
@@ -154,7 +155,9 @@ class ThermalMachineModel:
         sm = {s: [op.dag() for op in sp[s]] for s in "hc"}
         zero = 0 * site_op(_ID2, 0, nq)
 
-        self.H0 = {s: self.omega[s] * sum(p * m for p, m in zip(sp[s], sm[s])) for s in "hc"}
+        self.H0 = {
+            s: self.omega[s] * sum(p * m for p, m in zip(sp[s], sm[s], strict=True)) for s in "hc"
+        }
 
         if self.interaction == "pairwise":
             hop = sum(sp["h"][n] * sm["c"][n] for n in range(N))
@@ -242,8 +245,14 @@ def build_qutip_model(
     return model.H, model.c_ops
 
 
-def heat_current_hot(rho: qutip.Qobj, N: int, dissipation: str = "common",
-                     interaction: str = "pairwise", omega_h: float = 1.5, **kwargs) -> float:
+def heat_current_hot(
+    rho: qutip.Qobj,
+    N: int,
+    dissipation: str = "common",
+    interaction: str = "pairwise",
+    omega_h: float = 1.5,
+    **kwargs,
+) -> float:
     """``Q_h = Tr[H0_h D_h(rho)]`` for a density matrix of the model with these parameters."""
     model = ThermalMachineModel(N, dissipation, interaction, omega_h=omega_h, **kwargs)
     return model.heat_currents(rho)["Q_h"]
@@ -257,7 +266,8 @@ def _self_check() -> None:
             assert (model.H - model.H.dag()).norm() < 1e-12
             rho = qutip.steadystate(model.H, model.c_ops)
             cur = model.heat_currents(rho)
-            print(f"N=2 {diss:11s} {inter:10s} " + " ".join(f"{k}={v:+.6e}" for k, v in cur.items()))
+            values = " ".join(f"{k}={v:+.6e}" for k, v in cur.items())
+            print(f"N=2 {diss:11s} {inter:10s} {values}")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ class ModelOperators:
     # ----------------------------------------------------------------- Hamiltonians
     @functools.cached_property
     def H0(self) -> dict[str, sp.csr_matrix]:
-        """Bare Hamiltonians ``H0_i = omega_i sum_n s+_{i,n} s-_{i,n}`` of each ensemble, Eq. (7)."""
+        """Bare Hamiltonians ``H0_i = omega_i sum_n s+_{i,n} s-_{i,n}`` per ensemble, Eq. (7)."""
         m = self.model
         out = {}
         for b in BATHS:

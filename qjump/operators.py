@@ -51,7 +51,7 @@ class SpinSystem:
         """Dimensions ``C(n_qubits, k)`` of the sectors ``k = 0..n_qubits``."""
         return [s.size for s in self.sectors]
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one small object per model
+    @functools.cache  # noqa: B019 - one small object per model
     def lower(self, q: int) -> sp.csr_matrix:
         """``s-`` on qubit ``q`` (real, sparse CSR)."""
         bit = 1 << (self.n_qubits - 1 - q)

@@ -21,18 +21,24 @@ deviation over trajectories divided by ``sqrt(M)`` (so it needs ``M >= 2``).
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
+import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .exact import model_context, order_values, steady_state
+from .backends import run_tasks
+from .exact import model_context, order_values, relaxation_time
 from .model import PaperModel
 from .records import record_frame, window_frame
 from .results import Result
+from .tasks import MemoryStore, Task, TaskStore
 from .trajectory import INITIAL_STATES, TrajectoryOutput, TrajectorySpec, run_trajectory
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
@@ -68,7 +74,7 @@ def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float
     ``steady`` starts need none.  Otherwise ``5 / gap`` of the exact Liouvillian (physics
     notes §7: about 1900 for com(1) at the paper's parameters).
     """
-    tau = steady_state(model).relaxation_time
+    tau = relaxation_time(model)
     if initial_state == "steady":
         return 0.0, tau
     return float(BURN_IN_RELAXATION_TIMES * tau), tau
@@ -131,7 +137,7 @@ def make_spec(
             )
     else:
         burn_in = _check_time("burn_in", burn_in, positive=False)
-        tau = steady_state(model).relaxation_time if initial_state != "steady" else None
+        tau = relaxation_time(model) if initial_state != "steady" else None
     if not t_final > burn_in:
         raise ValueError(f"t_final: must be > burn_in ({burn_in:g}), got {t_final:g}")
     info["relaxation_time"] = tau
@@ -257,6 +263,7 @@ def simulate(
     sample_interval: float = 2.0,
     records: bool = False,
     progress: bool | None = None,
+    save: str | os.PathLike | None = None,
 ) -> TrajectoryResult:
     """Estimate the steady state of ``model`` from quantum-jump trajectories.
 
@@ -288,6 +295,11 @@ def simulate(
     progress : bool, optional
         Progress bar on stderr; default on for runs with more than one batch when stderr is a
         terminal.
+    save : path, optional
+        Directory for the run's Parquet summaries and metadata (:func:`write_run`).  Each
+        finished batch of trajectories is stored atomically under ``save/batches`` as it
+        completes, keyed by the model, options, seed and qjump version, so an interrupted
+        run resumes where it stopped when called again with the same arguments.
 
     Returns
     -------
@@ -310,10 +322,61 @@ def simulate(
         records=records,
     )
     seeds = np.random.SeedSequence(seed).spawn(M)
-    batches = batch_layout(M)
-    tasks = [(model, spec, ids, [seeds[i] for i in ids]) for ids in batches]
-    frames = _run(tasks, n_jobs=n_jobs, progress=progress)
-    return assemble(model, spec, frames, seed=seed, t0=t0, info=info)
+    tasks = []
+    for ids in batch_layout(M):
+        params = {"model": model.to_dict(), "spec": dataclasses.asdict(spec), "ids": ids}
+        args = {"model": model, "spec": spec, "ids": ids, "seeds": [seeds[i] for i in ids]}
+        tasks.append(Task.make("trajectory-batch", _batch_task, params, seed, args=args,
+                               label=f"trajectories {ids[0]}-{ids[-1]}"))
+    store = MemoryStore() if save is None else TaskStore(Path(save) / "batches")
+    if progress is None:
+        progress = len(tasks) > 1 and sys.stderr.isatty()
+    payloads = run_tasks(
+        tasks,
+        store,
+        backend="serial" if n_jobs == 1 else "loky",
+        n_jobs=n_jobs,
+        quiet=not progress,
+        label="trajectory batches",
+    )
+    frames = [payloads[t.key].frames for t in tasks]
+    result = assemble(model, spec, frames, seed=seed, t0=t0, info=info)
+    if save is not None:
+        write_run(Path(save), result)
+    return result
+
+
+def _batch_task(model, spec, ids, seeds):
+    return run_batch(model, spec, ids, seeds), {}
+
+
+def write_run(directory: Path, result: TrajectoryResult) -> None:
+    """Write a run's summaries (Parquet) and metadata (JSON) atomically into ``directory``.
+
+    Files: ``windows.parquet``, ``trajectories.parquet``, ``records.parquet`` (when kept),
+    ``estimates.json`` and ``metadata.json`` (qjump version, model, run options, seed).
+    """
+    from . import __version__
+
+    directory.mkdir(parents=True, exist_ok=True)
+    frames = {"windows": result.windows, "trajectories": result.per_trajectory}
+    if result.records is not None:
+        frames["records"] = result.records
+    for name, df in frames.items():
+        tmp = directory / f".{name}.parquet.tmp"
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, directory / f"{name}.parquet")
+    meta = {
+        "qjump_version": __version__,
+        "model": result.model.to_dict(),
+        "options": {k: result.info[k] for k in ("t_final", "burn_in", "initial_state",
+                                                "trajectories")},
+        "seed": result.info["seed"],
+    }
+    for name, obj in (("metadata", meta), ("estimates", result.to_dict())):
+        tmp = directory / f".{name}.json.tmp"
+        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False))
+        os.replace(tmp, directory / f"{name}.json")
 
 
 def assemble(
@@ -358,31 +421,3 @@ def assemble(
         per_trajectory=per,
         records=recs,
     )
-
-
-def _run(tasks: list[tuple], *, n_jobs: int, progress: bool | None) -> list[dict]:
-    """Run batch tasks serially or on loky workers (results in task order)."""
-    import sys
-
-    from .progress import Progress
-
-    if progress is None:
-        progress = len(tasks) > 1 and sys.stderr.isatty()
-    out: list[dict | None] = [None] * len(tasks)
-    with Progress(len(tasks), label="trajectory batches", quiet=not progress) as bar:
-        if n_jobs == 1 or len(tasks) == 1:
-            for i, t in enumerate(tasks):
-                out[i] = run_batch(*t)
-                bar.advance(1)
-        else:
-            from joblib import Parallel, delayed
-
-            par = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")
-            for i, res in par(delayed(_indexed)(i, t) for i, t in enumerate(tasks)):
-                out[i] = res
-                bar.advance(1)
-    return out  # type: ignore[return-value]
-
-
-def _indexed(i: int, task: tuple) -> tuple[int, dict]:
-    return i, run_batch(*task)

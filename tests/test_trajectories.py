@@ -17,7 +17,9 @@ from qjump.exact import evolve, model_context
 from qjump.simulate import simulate
 from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
-SCENARIOS = [(d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")]
+SCENARIOS = [
+    (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")
+]
 K_SE = 4.0
 
 

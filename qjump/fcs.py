@@ -1,0 +1,736 @@
+"""Exact full counting statistics (FCS) of the quanta exchanged with the baths.
+
+Physics notes §6.  Tilt the Liouvillian by a counting field ``s``: every jump superoperator
+``J_k rho = L_k rho L_k^dagger`` is multiplied by ``exp(s c_k)``, where the *charge* of
+channel ``k`` is ``c_k = w_{bath(k)} nu_k``, ``nu_k = +1`` for absorption and ``-1`` for
+emission (:attr:`qjump.dissipators.Channel.quanta`) and ``w`` are the weights of a
+:class:`CountingField`:
+
+* quanta of bath ``i``: ``w = {i: 1}`` (the default; what :func:`scgf` counts),
+* heat from bath ``i``: ``w = {i: omega_i}``,
+* work (first law, long-time limit): ``w = {"h": -omega_h, "c": -omega_c}``.
+
+The tilted generator is
+
+    L(s) = L_0 + sum_k exp(s c_k) J_k,
+
+with ``L_0 rho = -i (H_eff rho - rho H_eff^dagger)`` the no-jump part.  The eigenvalue of
+``L(s)`` with the largest real part is the scaled cumulant generating function (SCGF)
+``theta(s) = lim (1/t) ln E[exp(s X(t))]`` of the counted variable ``X``; its derivatives at
+``s = 0`` are the scaled cumulants.  qjump's names (physics notes §6):
+``quanta_mean = theta'(0)``, ``quanta_diffusion = theta''(0) = lim Var(K)/t`` (no factor 1/2)
+and ``quanta_skewness = theta'''(0)`` (the scaled third cumulant).  The ``heat_*`` versions
+count ``omega_i`` per quantum.
+
+Everything works in the block-diagonal (excitation-number) space of
+:mod:`qjump.liouvillian`: ``L(s)`` maps block-diagonal operators to block-diagonal
+operators, and the dominant eigenvalue of the full tilted generator lies in this space.
+(``exp(t L(s))`` is completely positive and commutes with the U(1) twirl, so the twirl of
+its positive Perron eigenvector is a non-zero positive, block-diagonal eigenvector.)
+
+Cumulants come from Rayleigh-Schroedinger perturbation theory around ``s = 0`` with the
+right eigenvector ``rho`` (steady state), the left eigenvector ``1`` (trace) and the Drazin
+inverse ``G`` of ``L`` (``G L = L G = Q = 1 - |rho>><<1|``, ``G rho = 0``), applied by
+solving the bordered system of :mod:`qjump.exact`.  With ``L_n = d^n L/ds^n |_0 =
+sum_k c_k^n J_k`` and ``<X> = Tr[X rho]``:
+
+    k1 = <L_1>
+    k2 = <L_2> - 2 <L_1 G L_1>
+    k3 = <L_3> - 3 <L_2 G L_1> - 3 <L_1 G L_2> + 6 <L_1 G L_1 G L_1> - 6 k1 <L_1 G G L_1>
+
+(see :func:`cumulants` for the derivation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+from threadpoolctl import threadpool_limits
+
+from .dissipators import Channel
+from .exact import model_context
+from .liouvillian import BlockSpace
+from .model import PaperModel
+from .results import entropy_production
+
+__all__ = [
+    "CountingField",
+    "CountingStatistics",
+    "Cumulants",
+    "LiouvillianParts",
+    "counting_statistics",
+    "cumulants",
+    "gallavotti_cohen_affinity",
+    "gallavotti_cohen_violation",
+    "liouvillian_parts",
+    "scgf",
+    "tilted_liouvillian",
+    "tur_ratio",
+]
+
+#: Up to this many block-space unknowns :func:`scgf` uses dense eigenvalues (N <= 2).
+DENSE_SCGF_LIMIT = 400
+#: Up to this many unknowns the bordered solves of :func:`cumulants` are dense (N <= 3).
+DENSE_SOLVE_LIMIT = 1500
+
+#: Above this many unknowns sparse LU fill-in is prohibitive (N >= 4: C(16, 8) = 12870, where
+#: one ``splu`` took ~800 s): linear solves use GMRES preconditioned by the exact inverse
+#: of the no-jump part (block diagonal, one small Sylvester solve per sector).
+ITERATIVE_LIMIT = 5000
+#: Relative residual of the iterative solves.
+GMRES_RTOL = 1e-13
+
+BATHS = ("h", "c")
+
+
+# ---------------------------------------------------------------------------- counting field
+@dataclasses.dataclass(frozen=True)
+class CountingField:
+    """Weights of the counted variable ``X = sum over jumps of w_{bath} nu_k``.
+
+    Parameters
+    ----------
+    h, c : float
+        Weight per quantum absorbed from the hot / cold bath (``nu = +1`` absorption,
+        ``-1`` emission).  Physics notes §3: heat of bath ``i`` is ``omega_i`` per quantum.
+
+    Examples
+    --------
+    >>> CountingField.quanta("h")          # net quanta from the hot bath
+    >>> CountingField.heat(model, "c")     # heat from the cold bath
+    >>> CountingField.work(model)          # W = -(Q_h + Q_c)
+    """
+
+    h: float = 1.0
+    c: float = 0.0
+
+    @classmethod
+    def quanta(cls, bath: str = "h") -> CountingField:
+        """Net quanta ``K_i`` taken from bath ``i``."""
+        _check_bath(bath)
+        return cls(h=1.0 if bath == "h" else 0.0, c=1.0 if bath == "c" else 0.0)
+
+    @classmethod
+    def heat(cls, model: PaperModel, bath: str = "h") -> CountingField:
+        """Heat ``omega_i K_i`` taken from bath ``i`` (physics notes §3)."""
+        omega = model.bath(bath)[0]
+        return cls(h=omega if bath == "h" else 0.0, c=omega if bath == "c" else 0.0)
+
+    @classmethod
+    def work(cls, model: PaperModel) -> CountingField:
+        """Work ``-(omega_h K_h + omega_c K_c)`` done on the system (first law)."""
+        return cls(h=-model.omega_h, c=-model.omega_c)
+
+    @classmethod
+    def from_weights(cls, weights: Mapping[str, float]) -> CountingField:
+        """From a mapping such as ``{"h": 1.0, "c": 0.0}`` (missing baths weigh 0)."""
+        bad = set(weights) - set(BATHS)
+        if bad:
+            raise ValueError(f"weights: unknown bath(s) {sorted(bad)}; allowed: 'h', 'c'")
+        return cls(h=float(weights.get("h", 0.0)), c=float(weights.get("c", 0.0)))
+
+    def weight(self, bath: str) -> float:
+        """Weight of one quantum of ``bath``."""
+        _check_bath(bath)
+        return self.h if bath == "h" else self.c
+
+    def charge(self, channel: Channel) -> float:
+        """``c_k = w_{bath} nu_k`` of a jump channel."""
+        return self.weight(channel.bath) * channel.quanta
+
+
+def _check_bath(bath: str) -> None:
+    if bath not in BATHS:
+        raise ValueError(f"bath: expected 'h' or 'c', got {bath!r}")
+
+
+def _field(bath: str, weights: CountingField | Mapping[str, float] | None) -> CountingField:
+    """``weights`` if given (bath is then ignored), else the quanta of ``bath``."""
+    if weights is None:
+        return CountingField.quanta(bath)
+    if isinstance(weights, CountingField):
+        return weights
+    return CountingField.from_weights(weights)
+
+
+# ---------------------------------------------------------------------------- Liouvillian
+@dataclasses.dataclass(frozen=True)
+class LiouvillianParts:
+    """The block Liouvillian split as ``L = no_jump + sum_k jumps[k]``.
+
+    Attributes
+    ----------
+    no_jump : scipy.sparse.csr_matrix
+        ``rho -> -i (H_eff rho - rho H_eff^dagger)`` on the block space.
+    channels : tuple of Channel
+    jumps : tuple of scipy.sparse.csr_matrix
+        ``rho -> L_k rho L_k^dagger`` for each channel, same order as ``channels``.
+    space : BlockSpace
+    """
+
+    no_jump: sp.csr_matrix
+    channels: tuple[Channel, ...]
+    jumps: tuple[sp.csr_matrix, ...]
+    space: BlockSpace
+
+    @property
+    def size(self) -> int:
+        """Number of block-space unknowns, ``C(4N, 2N)``."""
+        return self.space.size
+
+    def by_charge(self, field: CountingField) -> list[tuple[float, sp.csr_matrix]]:
+        """Jump superoperators summed over channels of equal charge ``c_k``."""
+        groups: dict[float, sp.csr_matrix] = {}
+        for ch, J in zip(self.channels, self.jumps, strict=True):
+            c = field.charge(ch)
+            groups[c] = J if c not in groups else groups[c] + J
+        return sorted(groups.items())
+
+    def derivative(self, field: CountingField, order: int) -> sp.csr_matrix:
+        """``d^n L(s)/ds^n`` at ``s = 0``: ``sum_k c_k^n J_k`` (``order >= 1``)."""
+        out = sp.csr_matrix((self.size, self.size), dtype=complex)
+        for c, J in self.by_charge(field):
+            if c != 0.0:
+                out = out + c**order * J
+        return out.tocsr()
+
+
+@functools.lru_cache(maxsize=32)
+def liouvillian_parts(model: PaperModel) -> LiouvillianParts:
+    """No-jump and per-channel jump parts of the block Liouvillian (cached per model).
+
+    Same per-sector blocks as :func:`qjump.liouvillian.block_liouvillian`; their sum equals
+    it to round-off (tested).
+
+    Parameters
+    ----------
+    model : PaperModel
+
+    Returns
+    -------
+    LiouvillianParts
+    """
+    ctx = model_context(model)
+    ops, space = ctx.ops, ctx.space
+    spins = ops.spins
+    K = spins.n_qubits + 1
+    Heff = ops.H_eff
+    diag = []
+    for k, d in enumerate(space.dims):
+        Hk = spins.block(Heff, k, k)
+        eye = sp.identity(d, format="csr")
+        diag.append(-1j * sp.kron(Hk, eye) + 1j * sp.kron(eye, Hk.conj()))
+    no_jump = sp.block_diag(diag, format="csr", dtype=complex)
+    jumps = []
+    for ch in ops.channels:
+        grid: list[list[sp.spmatrix | None]] = [[None] * K for _ in range(K)]
+        for k in range(K):
+            k2 = k + ch.quanta
+            if not 0 <= k2 < K:
+                continue
+            Lb = spins.block(ch.operator, k2, k)
+            if Lb.nnz:
+                grid[k2][k] = sp.kron(Lb, Lb.conj())
+        # bmat needs each block row/column sized: put explicit zero blocks on the diagonal
+        for k, d in enumerate(space.dims):
+            if grid[k][k] is None:
+                grid[k][k] = sp.csr_matrix((d * d, d * d), dtype=complex)
+        jumps.append(sp.bmat(grid, format="csr", dtype=complex))
+    return LiouvillianParts(no_jump, tuple(ops.channels), tuple(jumps), space)
+
+
+def tilted_liouvillian(
+    model: PaperModel,
+    s: float,
+    bath: str = "h",
+    weights: CountingField | Mapping[str, float] | None = None,
+) -> sp.csr_matrix:
+    """Tilted block Liouvillian ``L(s) = L_0 + sum_k exp(s c_k) J_k`` (physics notes §6).
+
+    Parameters
+    ----------
+    model : PaperModel
+    s : float
+        Counting field.
+    bath : {"h", "c"}
+        Count the net quanta of this bath (ignored when ``weights`` is given).
+    weights : CountingField or mapping, optional
+        General weights, e.g. ``{"h": -omega_h, "c": -omega_c}`` for work.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+    """
+    parts = liouvillian_parts(model)
+    field = _field(bath, weights)
+    L = parts.no_jump.copy()
+    for c, J in parts.by_charge(field):
+        L = L + math.exp(s * c) * J
+    return L.tocsr()
+
+
+# ---------------------------------------------------------------------------- solvers
+class _NoJumpInverse:
+    """``(L_0 - sigma)^{-1}`` sector by sector from ``H_eff,k = V D V^{-1}``.
+
+    ``L_0 X = -i (H X - X H^dagger)``; with ``X = V Y V^dagger`` this is diagonal:
+    ``(L_0 X) = V [-i (D_a - conj(D_b)) Y_ab] V^dagger``.  All decay rates are positive at
+    ``T > 0``, so ``-i (D_a - conj(D_b))`` has real part ``< 0`` and ``L_0 - sigma`` is
+    invertible for real ``sigma >= 0``.
+    """
+
+    def __init__(self, parts: LiouvillianParts) -> None:
+        space = parts.space
+        spins = space.ops.spins
+        Heff = space.ops.H_eff
+        self.offsets = space.offsets
+        self.sectors = []
+        for k, d in enumerate(space.dims):
+            D, V = la.eig(spins.block(Heff, k, k).toarray())
+            Vinv = la.inv(V)
+            self.sectors.append((d, V, Vinv, -1j * (D[:, None] - D.conj()[None, :])))
+
+    def __call__(self, b: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
+        out = np.empty(b.shape, dtype=complex)
+        for k, (d, V, Vinv, lam) in enumerate(self.sectors):
+            sl = slice(self.offsets[k], self.offsets[k + 1])
+            Bt = Vinv @ b[sl].reshape(d, d) @ Vinv.conj().T
+            out[sl] = (V @ (Bt / (lam - sigma)) @ V.conj().T).reshape(-1)
+        return out
+
+
+def _gmres(
+    matvec, precond, n: int, b: np.ndarray, what: str, rtol: float = GMRES_RTOL
+) -> np.ndarray:
+    """Solve ``A y = b`` by left-preconditioned restarted GMRES to :data:`GMRES_RTOL`."""
+    A = spla.LinearOperator((n, n), matvec=matvec, dtype=complex)
+    M = spla.LinearOperator((n, n), matvec=precond, dtype=complex)
+    y, info = spla.gmres(A, b, M=M, rtol=rtol, atol=0.0, restart=150, maxiter=100)
+    if info != 0:
+        raise RuntimeError(f"{what}: GMRES did not converge (info={info})")
+    return y
+
+
+# ---------------------------------------------------------------------------- SCGF
+def _perron_ok(v: np.ndarray, space: BlockSpace, tol: float = 1e-6) -> bool:
+    """True when ``v`` (up to a factor) is a positive block-diagonal operator's vector.
+
+    Only the Perron eigenvector of the tilted generator is positive; every other
+    eigenvector is orthogonal to the positive-definite left Perron vector, so its
+    populations cannot all have one sign.
+    """
+    w = space.trace_vector
+    tr = w @ v
+    if abs(tr) < 1e-300:
+        return False
+    pops = (v / tr)[w != 0]
+    return bool(np.all(pops.real > -tol * np.max(np.abs(pops))))
+
+
+def _theta_upper_bound(parts: LiouvillianParts, field: CountingField, s: float) -> float:
+    """``theta(s) <= lambda_max(sum_k (exp(s c_k) - 1)_+ L_k^dag L_k)`` (trace growth)."""
+    dim = parts.space.ops.spins.dim
+    M = np.zeros((dim, dim), dtype=complex)
+    for ch in parts.channels:
+        f = math.expm1(s * field.charge(ch))
+        if f > 0:
+            A = ch.operator
+            M += f * (A.conj().T @ A).toarray()
+    return float(np.linalg.eigvalsh(M)[-1]) if np.any(M) else 0.0
+
+
+def _dominant_sparse(L: sp.csr_matrix, space: BlockSpace, guess: float, bound: float) -> complex:
+    """Eigenvalue of largest real part by shift-invert, certified by positivity."""
+    n = L.shape[0]
+    k = min(3, n - 2)
+    scale = max(1.0, abs(guess))
+    for sigma in (guess + 1e-3 * scale, bound + 1e-2 * max(1.0, abs(bound))):
+        vals, vecs = spla.eigs(L, k=k, sigma=sigma, which="LM", tol=1e-13)
+        for j in np.argsort(-vals.real):
+            if _perron_ok(vecs[:, j], space):
+                return complex(vals[j])
+    raise RuntimeError("scgf: shift-invert did not find the Perron eigenvalue")
+
+
+def _dominant_iterative(
+    L: sp.csr_matrix, parts: LiouvillianParts, guess: float, bound: float
+) -> complex:
+    """As :func:`_dominant_sparse`, with the shifted solves done by preconditioned GMRES."""
+    n = L.shape[0]
+    inv0 = _NoJumpInverse(parts)
+    scale = max(1.0, abs(guess))
+    # a shift well away from theta keeps the shifted systems well conditioned for GMRES
+    for sigma in (guess + 0.05 * scale, bound + 0.05 * max(1.0, abs(bound))):
+
+        def opinv(b, sigma=sigma):
+            return _gmres(
+                lambda y: L @ y - sigma * y,
+                lambda y: inv0(y, sigma),
+                n,
+                np.asarray(b, dtype=complex).reshape(-1),
+                "scgf",
+                rtol=1e-11,
+            )
+
+        op = spla.LinearOperator((n, n), matvec=opinv, dtype=complex)
+        mu, vecs = spla.eigs(op, k=3, which="LM", tol=1e-12)
+        vals = sigma + 1.0 / mu
+        for j in np.argsort(-vals.real):
+            if _perron_ok(vecs[:, j], parts.space):
+                return complex(vals[j])
+    raise RuntimeError("scgf: shift-invert did not find the Perron eigenvalue")
+
+
+def scgf(
+    model: PaperModel,
+    s: float | Sequence[float] | np.ndarray,
+    bath: str = "h",
+    weights: CountingField | Mapping[str, float] | None = None,
+    *,
+    method: str = "auto",
+) -> float | np.ndarray:
+    """Scaled cumulant generating function ``theta(s)`` (physics notes §6).
+
+    ``theta(s)`` is the eigenvalue of the tilted Liouvillian :func:`tilted_liouvillian`
+    with the largest real part (it is real); by default it counts the net quanta taken
+    from ``bath``.
+
+    Parameters
+    ----------
+    model : PaperModel
+    s : float or array_like
+        Counting field value(s).
+    bath : {"h", "c"}
+        Bath whose quanta are counted (ignored when ``weights`` is given).
+    weights : CountingField or mapping, optional
+        General counted variable (see :class:`CountingField`).
+    method : {"auto", "dense", "sparse"}
+        ``dense``: all eigenvalues (exact choice of the largest real part).  ``sparse``:
+        shift-invert Arnoldi near a continuation guess, with a rigorous upper bound on
+        ``theta`` as fallback shift; the result is certified by the positivity of its
+        eigenvector.  The shifted systems are solved by sparse LU, or above
+        :data:`ITERATIVE_LIMIT` unknowns (N >= 4) by GMRES preconditioned with the exact
+        inverse of the no-jump part.  ``auto`` is dense up to :data:`DENSE_SCGF_LIMIT`
+        unknowns (N <= 2).
+
+    Returns
+    -------
+    float or ndarray
+        ``theta(s)``, same shape as ``s``.
+    """
+    parts = liouvillian_parts(model)
+    field = _field(bath, weights)
+    groups = parts.by_charge(field)
+    s_arr = np.asarray(s, dtype=float)
+    flat = s_arr.reshape(-1)
+    if method == "auto":
+        method = "dense" if parts.size <= DENSE_SCGF_LIMIT else "sparse"
+    if method not in ("dense", "sparse"):
+        raise ValueError(f"method: expected 'auto', 'dense' or 'sparse', got {method!r}")
+    # the matrices are small: multithreaded BLAS only adds overhead (20x measured on a
+    # loaded 2-core machine for N = 2)
+    with threadpool_limits(limits=1):
+        out = _scgf_values(parts, groups, field, flat, method)
+    if s_arr.ndim == 0:
+        return float(out[0])
+    return out.reshape(s_arr.shape)
+
+
+def _scgf_values(
+    parts: LiouvillianParts,
+    groups: list[tuple[float, sp.csr_matrix]],
+    field: CountingField,
+    flat: np.ndarray,
+    method: str,
+) -> np.ndarray:
+    """``theta`` at each entry of ``flat`` (see :func:`scgf`)."""
+    out = np.empty(flat.size)
+    if method == "dense":
+        L0 = parts.no_jump.toarray()
+        Js = [(c, J.toarray()) for c, J in groups]
+        for i, si in enumerate(flat):
+            L = L0.copy()
+            for c, J in Js:
+                L += math.exp(si * c) * J
+            ev = la.eigvals(L, overwrite_a=True, check_finite=False)
+            out[i] = ev[np.argmax(ev.real)].real
+    else:
+        # continuation outward from s = 0 on both sides (theta(0) = 0)
+        order = np.argsort(np.abs(flat), kind="stable")
+        done: dict[int, list[tuple[float, float]]] = {1: [(0.0, 0.0)], -1: [(0.0, 0.0)]}
+        for i in order:
+            si = float(flat[i])
+            side = done[1 if si >= 0 else -1]
+            if len(side) >= 2:
+                (s1, t1), (s2, t2) = side[-2], side[-1]
+                guess = t2 + (t2 - t1) / (s2 - s1) * (si - s2) if s2 != s1 else t2
+            else:
+                guess = side[-1][1]
+            L = parts.no_jump.copy()
+            for c, J in groups:
+                L = L + math.exp(si * c) * J
+            bound = _theta_upper_bound(parts, field, si)
+            if parts.size > ITERATIVE_LIMIT:
+                lam = _dominant_iterative(L.tocsr(), parts, min(guess, bound), bound)
+            else:
+                lam = _dominant_sparse(L.tocsc(), parts.space, min(guess, bound), bound)
+            out[i] = lam.real
+            if si != side[-1][0]:
+                side.append((si, lam.real))
+    return out
+
+
+# ---------------------------------------------------------------------------- cumulants
+class Cumulants(NamedTuple):
+    """First three scaled cumulants ``theta'(0), theta''(0), theta'''(0)``."""
+
+    mean: float
+    diffusion: float
+    skewness: float
+
+
+class _DrazinSolver:
+    """Applies the Drazin inverse ``G`` of ``L`` via the bordered matrix ``L + e_0 w^T``.
+
+    For traceless ``b`` the solution ``y`` of ``(L + e_0 w^T) y = b`` has ``w^T y = 0``
+    (apply ``w^T``: ``w^T L = 0`` and ``w^T e_0 = 1``), hence ``L y = b`` and ``y = G b``.
+    """
+
+    def __init__(self, L: sp.csr_matrix, parts: LiouvillianParts) -> None:
+        space = parts.space
+        self.w = w = space.trace_vector
+        if space.size > ITERATIVE_LIMIT:
+            inv0 = _NoJumpInverse(parts)
+            n = space.size
+
+            def bordered(y: np.ndarray) -> np.ndarray:
+                out = L @ y
+                out[0] += w @ y
+                return out
+
+            self._solve = lambda b: _gmres(bordered, inv0, n, b, "cumulants")
+        else:
+            B = L.tolil(copy=True)
+            cols = np.flatnonzero(w)
+            B[0, cols] = B[0, cols].toarray() + w[cols]
+            B = B.tocsc()
+            if space.size <= DENSE_SOLVE_LIMIT:
+                lu = la.lu_factor(B.toarray(), check_finite=False)
+                self._solve = lambda b: la.lu_solve(lu, b, check_finite=False)
+            else:
+                lu = spla.splu(B, permc_spec="COLAMD")
+                self._solve = lu.solve
+        # steady state: (L + e_0 w^T) rho = e_0, the construction of qjump.exact
+        e0 = np.zeros(space.size, dtype=complex)
+        e0[0] = 1.0
+        rho = self._solve(e0)
+        rho = rho / (self.w @ rho)
+        self.residual = float(np.linalg.norm(L @ rho) / np.linalg.norm(rho))
+        if not np.all(np.isfinite(rho)) or self.residual > 1e-8:
+            raise ValueError(
+                f"cumulants: no unique steady state for this model (residual {self.residual:.1e})"
+            )
+        self.rho = rho
+
+    def project(self, b: np.ndarray) -> np.ndarray:
+        """``Q b = b - rho Tr b``."""
+        return b - self.rho * (self.w @ b)
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        y = self._solve(self.project(b).astype(complex))
+        return self.project(y)
+
+
+def cumulants(
+    model: PaperModel,
+    bath: str = "h",
+    weights: CountingField | Mapping[str, float] | None = None,
+) -> Cumulants:
+    """First three scaled cumulants of the counted variable by perturbation theory.
+
+    Physics notes §6.  Write ``L(s) = L + V(s)`` with ``V = s V_1 + s^2 V_2 + s^3 V_3 + ...``,
+    ``V_n = L_n / n!`` and ``L_n = sum_k c_k^n J_k``.  The Perron pair ``(theta, r)`` with
+    ``Tr r = 1`` satisfies ``theta = Tr[V r]`` (``Tr L = 0``) and ``Q r = G (theta - V) r``.
+    Expanding ``theta = sum t_n s^n`` and ``r = rho + s r_1 + s^2 r_2 + ...``:
+
+    * ``t_1 = Tr[V_1 rho]``, ``r_1 = -G V_1 rho``,
+    * ``t_2 = Tr[V_2 rho] + Tr[V_1 r_1]``, ``r_2 = G (t_1 r_1 - V_1 r_1 - V_2 rho)``,
+    * ``t_3 = Tr[V_3 rho] + Tr[V_2 r_1] + Tr[V_1 r_2]``,
+
+    and the scaled cumulants are ``k_n = n! t_n``.  ``G`` is applied with one LU
+    factorisation of the bordered Liouvillian (see :mod:`qjump.exact`).
+
+    Parameters
+    ----------
+    model : PaperModel
+    bath : {"h", "c"}
+        Count the net quanta of this bath (ignored when ``weights`` is given).
+    weights : CountingField or mapping, optional
+        General counted variable, e.g. ``CountingField.work(model)``.
+
+    Returns
+    -------
+    Cumulants
+        ``(mean, diffusion, skewness) = (theta'(0), theta''(0), theta'''(0))``.
+    """
+    parts = liouvillian_parts(model)
+    field = _field(bath, weights)
+    space = parts.space
+    with threadpool_limits(limits=1):
+        G = _DrazinSolver(model_context(model).liouvillian, parts)
+    rho = G.rho
+    w = space.trace_vector
+    V1 = parts.derivative(field, 1)
+    V2 = parts.derivative(field, 2) / 2.0
+    V3 = parts.derivative(field, 3) / 6.0
+    t1 = w @ (V1 @ rho)
+    r1 = -G(V1 @ rho)
+    t2 = w @ (V2 @ rho) + w @ (V1 @ r1)
+    r2 = G(t1 * r1 - V1 @ r1 - V2 @ rho)
+    t3 = w @ (V3 @ rho) + w @ (V2 @ r1) + w @ (V1 @ r2)
+    return Cumulants(float(np.real(t1)), float(np.real(2 * t2)), float(np.real(6 * t3)))
+
+
+# ---------------------------------------------------------------------------- results
+@dataclasses.dataclass(frozen=True)
+class CountingStatistics:
+    """Scaled cumulants of the quanta and the heat of one bath (physics notes §6).
+
+    Attributes
+    ----------
+    bath : {"h", "c"}
+    quanta_mean, quanta_diffusion, quanta_skewness : float
+        ``theta'(0)``, ``theta''(0) = lim Var(K)/t`` (no 1/2) and ``theta'''(0)`` of the
+        net quanta ``K`` taken from the bath.
+    heat_mean, heat_diffusion, heat_skewness : float
+        The same for the heat ``omega_i K``: ``omega_i``, ``omega_i^2``, ``omega_i^3`` times.
+    scgf : tuple of (s, theta) pairs or None
+        ``theta(s)`` of the quanta on the requested grid, if any.
+    """
+
+    bath: str
+    quanta_mean: float
+    quanta_diffusion: float
+    quanta_skewness: float
+    heat_mean: float
+    heat_diffusion: float
+    heat_skewness: float
+    scgf: tuple[tuple[float, float], ...] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON friendly); ``scgf`` becomes a list of ``[s, theta]``."""
+        d = dataclasses.asdict(self)
+        d["scgf"] = None if self.scgf is None else [list(p) for p in self.scgf]
+        return d
+
+
+def counting_statistics(
+    model: PaperModel,
+    bath: str = "h",
+    scgf_grid: Sequence[float] | np.ndarray | None = None,
+) -> CountingStatistics:
+    """Exact counting statistics of the quanta and heat exchanged with ``bath``.
+
+    Parameters
+    ----------
+    model : PaperModel
+    bath : {"h", "c"}
+    scgf_grid : array_like, optional
+        Counting fields at which to tabulate ``theta(s)`` of the quanta.
+
+    Returns
+    -------
+    CountingStatistics
+    """
+    _check_bath(bath)
+    k = cumulants(model, bath)
+    omega = model.bath(bath)[0]
+    table = None
+    if scgf_grid is not None:
+        grid = np.asarray(scgf_grid, dtype=float).reshape(-1)
+        theta = scgf(model, grid, bath)
+        table = tuple((float(a), float(b)) for a, b in zip(grid, theta, strict=True))
+    return CountingStatistics(
+        bath=bath,
+        quanta_mean=k.mean,
+        quanta_diffusion=k.diffusion,
+        quanta_skewness=k.skewness,
+        heat_mean=omega * k.mean,
+        heat_diffusion=omega**2 * k.diffusion,
+        heat_skewness=omega**3 * k.skewness,
+        scgf=table,
+    )
+
+
+# ---------------------------------------------------------------------------- symmetries
+def gallavotti_cohen_affinity(model: PaperModel) -> float:
+    """Affinity ``A = omega_c/T_c - omega_h/T_h`` of the hot-bath quanta (physics notes §6).
+
+    For ``independent`` and ``common`` dissipation ``theta(s) = theta(-A - s)``.
+
+    Raises
+    ------
+    ValueError
+        When a bath temperature is zero (the affinity is infinite).
+    """
+    if model.T_h == 0.0 or model.T_c == 0.0:
+        raise ValueError("gallavotti_cohen_affinity: needs T_h > 0 and T_c > 0")
+    return model.omega_c / model.T_c - model.omega_h / model.T_h
+
+
+def gallavotti_cohen_violation(
+    model: PaperModel, grid: Sequence[float] | np.ndarray | None = None
+) -> float:
+    """Relative violation of ``theta(s) = theta(-A - s)`` for the hot-bath quanta.
+
+    Parameters
+    ----------
+    model : PaperModel
+    grid : array_like, optional
+        Counting fields ``s``; default ``linspace(-1, 1, 21)``.
+
+    Returns
+    -------
+    float
+        ``max_s |theta(s) - theta(-A - s)| / max_s max(|theta(s)|, |theta(-A - s)|)``.
+        Zero to round-off for ``independent``/``common``; small but non-zero for
+        ``cascaded`` (physics notes §6).
+    """
+    A = gallavotti_cohen_affinity(model)
+    s = np.linspace(-1.0, 1.0, 21) if grid is None else np.asarray(grid, dtype=float)
+    both = scgf(model, np.concatenate([s, -A - s]), "h")
+    a, b = both[: s.size], both[s.size :]
+    scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
+    return float(np.max(np.abs(a - b)) / scale)
+
+
+def tur_ratio(model: PaperModel, bath: str = "h") -> float:
+    """Thermodynamic-uncertainty ratio ``(D/J^2) sigma/2`` of the heat of ``bath``.
+
+    ``J`` and ``D`` are the heat mean and heat diffusion of :func:`counting_statistics`
+    (the ratio ``D/J^2`` is the same for the quanta), ``sigma = -Q_h/T_h - Q_c/T_c`` the
+    entropy production rate of the exact steady state.  The TUR says the ratio is ``>= 1``
+    for classical Markov jump processes; physics notes §8 report 1.004..1.75 for the
+    figure parameters.
+
+    Returns
+    -------
+    float
+        ``nan`` when the current vanishes.
+    """
+    from .exact import exact
+
+    st = counting_statistics(model, bath)
+    res = exact(model)
+    sigma = entropy_production(model, res["Q_h"], res["Q_c"])
+    if st.heat_mean == 0.0:
+        return math.nan
+    return st.heat_diffusion / st.heat_mean**2 * sigma / 2.0
