@@ -67,6 +67,20 @@ class TrajectoryResult(Result):
     per_trajectory: pd.DataFrame | None = None
     records: pd.DataFrame | None = None
 
+    def cumulants(self) -> dict[str, float]:
+        """Trajectory estimates of the hot-bath scaled cumulants with standard errors.
+
+        Keys ``quanta_mean, quanta_mean_se, quanta_diffusion, ..., heat_skewness_se``
+        (physics notes §6 names); estimators, bootstrap errors and the finite-``T`` bias
+        are documented in :mod:`qjump.fluctuations`.
+        """
+        from .fluctuations import scaled_cumulants
+
+        out: dict[str, float] = {}
+        for quantity in ("quanta", "heat"):
+            out.update(scaled_cumulants(self.windows, "h", quantity).to_dict())
+        return out
+
 
 def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float | None]:
     """Default burn-in and the relaxation time it is based on.
