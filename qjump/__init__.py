@@ -1,8 +1,31 @@
-"""qjump: quantum-jump trajectories for a two-ensemble quantum thermal machine."""
-from .exact import NonUniqueSteadyStateError, SteadyState, exact, steady_state
-from .model import PaperModel
-from .results import Result
+"""qjump: quantum-jump trajectories for a two-ensemble quantum thermal machine.
+
+Public API
+----------
+PaperModel            frozen, validated model parameters
+exact(model)          exact steady-state quantities (a Result)
+steady_state(model)   the exact steady state itself
+simulate(model, ...)  quantum-jump trajectory estimates (a TrajectoryResult)
+counting_statistics(model, bath)  exact full counting statistics
+"""
 
 __version__ = "0.1.0"
-__all__ = ["NonUniqueSteadyStateError", "PaperModel", "Result", "SteadyState", "exact",
-           "steady_state", "__version__"]
+
+from .exact import NonUniqueSteadyStateError, SteadyState, exact, steady_state  # noqa: E402
+from .fcs import counting_statistics  # noqa: E402
+from .model import PaperModel  # noqa: E402
+from .results import Result  # noqa: E402
+from .simulate import TrajectoryResult, simulate  # noqa: E402
+
+__all__ = [
+    "NonUniqueSteadyStateError",
+    "PaperModel",
+    "Result",
+    "SteadyState",
+    "TrajectoryResult",
+    "__version__",
+    "counting_statistics",
+    "exact",
+    "simulate",
+    "steady_state",
+]
