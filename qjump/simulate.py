@@ -67,18 +67,21 @@ class TrajectoryResult(Result):
     per_trajectory: pd.DataFrame | None = None
     records: pd.DataFrame | None = None
 
-    def cumulants(self) -> dict[str, float]:
+    def cumulants(self) -> dict[str, float | None]:
         """Trajectory estimates of the hot-bath scaled cumulants with standard errors.
 
         Keys ``quanta_mean, quanta_mean_se, quanta_diffusion, ..., heat_skewness_se``
         (physics notes §6 names); estimators, bootstrap errors and the finite-``T`` bias
-        are documented in :mod:`qjump.fluctuations`.
+        are documented in :mod:`qjump.fluctuations`.  Values that are not available (the
+        standard errors with fewer than 8 trajectories) are ``None``, as in
+        :meth:`to_dict`, so the mapping is JSON-ready.
         """
         from .fluctuations import scaled_cumulants
 
-        out: dict[str, float] = {}
+        out: dict[str, float | None] = {}
         for quantity in ("quanta", "heat"):
-            out.update(scaled_cumulants(self.windows, "h", quantity).to_dict())
+            est = scaled_cumulants(self.windows, "h", quantity).to_dict()
+            out.update({k: v if math.isfinite(v) else None for k, v in est.items()})
         return out
 
 
