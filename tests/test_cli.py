@@ -1,0 +1,154 @@
+"""The command line: output keys, exit codes, error messages and resumable saves."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import qjump
+from qjump.cli import main
+
+EXACT_KEYS = [
+    "Q_h", "Q_c", "W", "Q_h_loc", "Q_h_nonloc", "Q_c_loc", "Q_c_nonloc", "W_loc", "W_nonloc",
+    "entropy_production", "regime", "C_loc", "C_nonloc", "C_nonloc_product",
+]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_exact_json_matches_api(capsys):
+    code, out, _ = run(capsys, "exact", "--N", "2", "--omega-h", "1.5", "--omega-c", "1",
+                       "--T-h", "2", "--T-c", "1", "--g-h", "0.5,0.55", "--g-c", "0.5,0.55",
+                       "--Omega", "0.1", "--interaction", "pairwise", "--dissipation", "cas",
+                       "--json")
+    assert code == 0
+    d = json.loads(out)
+    for k in EXACT_KEYS:
+        assert k in d
+    ex = qjump.exact(qjump.PaperModel(dissipation="cascaded"))
+    assert d["Q_h"] == ex["Q_h"] and d["regime"] == ex.regime == "engine"
+
+
+def test_exact_table_and_aliases(capsys):
+    code, out, _ = run(capsys, "exact", "--dissipation", "ind", "--interaction", "1")
+    assert code == 0
+    assert "ind(1)" in out and "regime" in out
+
+
+def test_all_to_all_matrix_and_zero_temperature(capsys):
+    code, out, _ = run(capsys, "exact", "--interaction", "all-to-all", "--Omega",
+                       "0.1,0.2;0.3,0.1", "--dissipation", "ind", "--T-c", "0", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["model"]["Omega"] == [[0.1, 0.2], [0.3, 0.1]]
+    assert d["entropy_production"] is None  # infinite at T = 0
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["exact", "--g-c=-0.5,0.5"], "-0.5"),
+        (["exact", "--g-c", "-0.5,0.5"], "-0.5"),
+        (["exact", "--g-h", "0.5"], "g_h"),
+        (["exact", "--g-h", "0.5,abc"], "abc"),
+        (["exact", "--N", "2.5"], "2.5"),
+        (["exact", "--N", "0"], "N"),
+        (["exact", "--omega-h", "nan"], "omega_h"),
+        (["exact", "--T-c", "-1"], "T_c"),
+        (["exact", "--dissipation", "global"], "global"),
+        (["exact", "--interaction", "3"], "interaction"),
+        (["exact", "--Omega", "0.1,0.2,0.3"], "Omega"),
+        (["simulate", "--t-final", "100", "--trajectories", "0"], "trajectories"),
+        (["simulate", "--t-final", "100", "--burn-in", "100"], "t_final"),
+        (["simulate", "--t-final", "100", "--burn-in", "1", "--seed", "-1"], "seed"),
+        (["simulate", "--t-final", "100", "--burn-in", "1", "--n-jobs", "0"], "n_jobs"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_negative_omega_is_allowed(capsys):
+    code, out, _ = run(capsys, "exact", "--Omega", "-0.1", "--json")
+    assert code == 0
+    assert json.loads(out)["model"]["Omega"] == [-0.1, -0.1]
+
+
+def test_simulate_json_keys(capsys):
+    code, out, _ = run(capsys, "simulate", "--t-final", "400", "--trajectories", "8",
+                       "--initial-state", "steady", "--seed", "4", "--json", "--quiet")
+    assert code == 0
+    d = json.loads(out)
+    for k in ("Q_h", "Q_c", "W", "C_loc", "C_nonloc", "W_nonloc"):
+        assert f"{k}_se" in d and d[f"{k}_se"] >= 0
+    assert d["simulated_time"] == pytest.approx(8 * 400)
+    assert d["jumps"] > 0 and d["wall_time_s"] > 0
+    assert d["regime"] in ("engine", "refrigerator", "accelerator", "none")
+
+
+def test_save_writes_parquet_and_resumes(tmp_path, capsys):
+    out_dir = tmp_path / "run"
+    argv = ["simulate", "--t-final", "300", "--trajectories", "6", "--initial-state", "steady",
+            "--seed", "9", "--records", "--save", str(out_dir), "--json", "--quiet"]
+    code, first, _ = run(capsys, *argv)
+    assert code == 0
+    for name in ("windows.parquet", "trajectories.parquet", "records.parquet",
+                 "metadata.json", "estimates.json"):
+        assert (out_dir / name).exists(), name
+    meta = json.loads((out_dir / "metadata.json").read_text())
+    assert meta["seed"] == 9 and meta["qjump_version"] == qjump.__version__
+    assert meta["model"]["dissipation"] == "common"
+    windows = pd.read_parquet(out_dir / "windows.parquet")
+    records = pd.read_parquet(out_dir / "records.parquet")
+    # simulate an interruption: one batch lost, the summaries not yet written
+    batches = sorted((out_dir / "batches").glob("*.qjt"))
+    assert len(batches) == 6
+    kept = {p.name: p.stat().st_mtime_ns for p in batches[1:]}
+    os.remove(batches[0])
+    for name in ("windows.parquet", "records.parquet"):
+        os.remove(out_dir / name)
+    code, second, _ = run(capsys, *argv)
+    assert code == 0
+    # the surviving batches were reused, not rewritten
+    for name, mtime in kept.items():
+        assert (out_dir / "batches" / name).stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(windows, pd.read_parquet(out_dir / "windows.parquet"))
+    pd.testing.assert_frame_equal(records, pd.read_parquet(out_dir / "records.parquet"))
+    a, b = json.loads(first), json.loads(second)
+    assert a["Q_h"] == b["Q_h"] and a["C_loc"] == b["C_loc"]
+
+
+def test_fcs_json(capsys):
+    code, out, _ = run(capsys, "fcs", "--dissipation", "ind", "--scgf", "-0.2,0,0.2", "--json")
+    assert code == 0
+    d = json.loads(out)
+    for k in ("quanta_mean", "quanta_diffusion", "quanta_skewness", "heat_mean",
+              "heat_diffusion", "heat_skewness"):
+        assert k in d
+    assert [s for s, _ in d["scgf"]] == [-0.2, 0.0, 0.2]
+    ex = qjump.exact(qjump.PaperModel(dissipation="ind"))
+    assert d["heat_mean"] == pytest.approx(ex["Q_h"], rel=1e-9)
+
+
+def test_console_script_runs():
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("qjump")
+    proc = subprocess.run([str(exe), "exact", "--N", "0"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "N" in proc.stderr
