@@ -195,3 +195,18 @@ def test_bad_simulation_input_is_rejected(kwargs, match):
     base.update(kwargs)
     with pytest.raises(ValueError, match=match):
         simulate(qjump.PaperModel(), **base)
+
+
+@pytest.mark.parametrize(
+    "dissipation,interaction,t_final",
+    [("independent", "all-to-all", 2_000), ("cascaded", "pairwise", 4_000),
+     ("common", "pairwise", 20_000)],
+)
+def test_standard_error_of_heat_current_is_honest(dissipation, interaction, t_final):
+    """SE(Q_h) from the spread between trajectories ~ sqrt(D_h / simulated time), with D_h
+    the exact heat diffusion from full counting statistics (physics notes §5)."""
+    model = qjump.PaperModel(dissipation=dissipation, interaction=interaction)
+    D = qjump.counting_statistics(model, bath="h").heat_diffusion
+    res = simulate(model, t_final=t_final, trajectories=40, seed=21, initial_state="steady")
+    predicted = math.sqrt(D / res.info["simulated_time"])
+    assert 0.5 < res.se["Q_h"] / predicted < 2.0, (res.se["Q_h"], predicted)
