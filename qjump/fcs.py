@@ -56,7 +56,13 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import threadpool_limits
 
 from .dissipators import Channel
-from .exact import model_context
+from .exact import (
+    ModelContext,
+    SylvesterPreconditioner,
+    _bordered,
+    model_context,
+    steady_state,
+)
 from .liouvillian import BlockSpace
 from .model import PaperModel
 from .results import entropy_production
@@ -278,32 +284,29 @@ def tilted_liouvillian(
 
 
 # ---------------------------------------------------------------------------- solvers
-class _NoJumpInverse:
-    """``(L_0 - sigma)^{-1}`` sector by sector from ``H_eff,k = V D V^{-1}``.
+class _ShiftedNoJumpInverse:
+    """``(L_0 - sigma)^{-1}`` from :class:`qjump.exact.SylvesterPreconditioner`.
 
-    ``L_0 X = -i (H X - X H^dagger)``; with ``X = V Y V^dagger`` this is diagonal:
-    ``(L_0 X) = V [-i (D_a - conj(D_b)) Y_ab] V^dagger``.  All decay rates are positive at
-    ``T > 0``, so ``-i (D_a - conj(D_b))`` has real part ``< 0`` and ``L_0 - sigma`` is
-    invertible for real ``sigma >= 0``.
+    The preconditioner of :mod:`qjump.exact` diagonalises the no-jump part sector by sector
+    (``H_eff,k = V D V^{-1}``, eigenvalues ``-i (D_a - conj(D_b))`` in the basis
+    ``V E_ab V^dagger``).  This wrapper reuses that factorisation and applies the shifted
+    inverse.  All decay rates are positive at ``T > 0``, so the eigenvalues have real part
+    ``< 0`` and ``L_0 - sigma`` is invertible for real ``sigma >= 0``.
     """
 
-    def __init__(self, parts: LiouvillianParts) -> None:
-        space = parts.space
-        spins = space.ops.spins
-        Heff = space.ops.H_eff
-        self.offsets = space.offsets
-        self.sectors = []
-        for k, d in enumerate(space.dims):
-            D, V = la.eig(spins.block(Heff, k, k).toarray())
-            Vinv = la.inv(V)
-            self.sectors.append((d, V, Vinv, -1j * (D[:, None] - D.conj()[None, :])))
+    def __init__(self, ctx: ModelContext) -> None:
+        self.pre = SylvesterPreconditioner(ctx)
 
     def __call__(self, b: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
+        if sigma == 0.0:
+            return self.pre(b)
+        offsets = self.pre.space.offsets
         out = np.empty(b.shape, dtype=complex)
-        for k, (d, V, Vinv, lam) in enumerate(self.sectors):
-            sl = slice(self.offsets[k], self.offsets[k + 1])
-            Bt = Vinv @ b[sl].reshape(d, d) @ Vinv.conj().T
-            out[sl] = (V @ (Bt / (lam - sigma)) @ V.conj().T).reshape(-1)
+        for k, (V, Vi, denom) in enumerate(self.pre.parts):
+            sl = slice(offsets[k], offsets[k + 1])
+            d = V.shape[0]
+            Bt = Vi @ b[sl].reshape(d, d) @ Vi.conj().T
+            out[sl] = (V @ (Bt / (denom - sigma)) @ V.conj().T).reshape(-1)
         return out
 
 
@@ -365,7 +368,7 @@ def _dominant_iterative(
 ) -> complex:
     """As :func:`_dominant_sparse`, with the shifted solves done by preconditioned GMRES."""
     n = L.shape[0]
-    inv0 = _NoJumpInverse(parts)
+    inv0 = _ShiftedNoJumpInverse(model_context(parts.space.ops.model))  # cached context
     scale = max(1.0, abs(guess))
     # a shift well away from theta keeps the shifted systems well conditioned for GMRES
     for sigma in (guess + 0.05 * scale, bound + 0.05 * max(1.0, abs(bound))):
@@ -504,11 +507,11 @@ class _DrazinSolver:
     (apply ``w^T``: ``w^T L = 0`` and ``w^T e_0 = 1``), hence ``L y = b`` and ``y = G b``.
     """
 
-    def __init__(self, L: sp.csr_matrix, parts: LiouvillianParts) -> None:
-        space = parts.space
+    def __init__(self, ctx: ModelContext) -> None:
+        L, space = ctx.liouvillian, ctx.space
         self.w = w = space.trace_vector
         if space.size > ITERATIVE_LIMIT:
-            inv0 = _NoJumpInverse(parts)
+            inv0 = SylvesterPreconditioner(ctx)
             n = space.size
 
             def bordered(y: np.ndarray) -> np.ndarray:
@@ -518,21 +521,16 @@ class _DrazinSolver:
 
             self._solve = lambda b: _gmres(bordered, inv0, n, b, "cumulants")
         else:
-            B = L.tolil(copy=True)
-            cols = np.flatnonzero(w)
-            B[0, cols] = B[0, cols].toarray() + w[cols]
-            B = B.tocsc()
+            B = _bordered(L, space)
             if space.size <= DENSE_SOLVE_LIMIT:
                 lu = la.lu_factor(B.toarray(), check_finite=False)
                 self._solve = lambda b: la.lu_solve(lu, b, check_finite=False)
             else:
                 lu = spla.splu(B, permc_spec="COLAMD")
                 self._solve = lu.solve
-        # steady state: (L + e_0 w^T) rho = e_0, the construction of qjump.exact
-        e0 = np.zeros(space.size, dtype=complex)
-        e0[0] = 1.0
-        rho = self._solve(e0)
-        rho = rho / (self.w @ rho)
+        # the steady state of qjump.exact (unique: steady_state raises
+        # NonUniqueSteadyStateError, a ValueError, otherwise)
+        rho = steady_state(ctx.model).vector.astype(complex)
         self.residual = float(np.linalg.norm(L @ rho) / np.linalg.norm(rho))
         if not np.all(np.isfinite(rho)) or self.residual > 1e-8:
             raise ValueError(
@@ -585,7 +583,7 @@ def cumulants(
     field = _field(bath, weights)
     space = parts.space
     with threadpool_limits(limits=1):
-        G = _DrazinSolver(model_context(model).liouvillian, parts)
+        G = _DrazinSolver(model_context(model))
     rho = G.rho
     w = space.trace_vector
     V1 = parts.derivative(field, 1)
