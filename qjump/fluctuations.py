@@ -409,7 +409,8 @@ def _tur_stat(xh: np.ndarray, xc: np.ndarray, T: float, Th: float, Tc: float,
         m = xh.size
         sh, sc = weights @ xh / m, weights @ xc / m
     sigma = -(sh / Th + sc / Tc) / T
-    return k[:, 1] / k[:, 0] ** 2 * sigma / 2.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return k[:, 1] / k[:, 0] ** 2 * sigma / 2.0
 
 
 def tur_ratio_trajectories(
@@ -460,7 +461,8 @@ def tur_ratio_trajectories(
     if m >= MIN_TRAJECTORIES_SE:
         boot = _tur_stat(xh, xc, T, model.T_h, model.T_c,
                          _bootstrap_weights(m, n_boot, seed), bath)
-        se = float(np.std(boot, ddof=1))
+        boot = boot[np.isfinite(boot)]  # a resample with zero current has no ratio
+        se = float(np.std(boot, ddof=1)) if boot.size > 1 else math.nan
     else:
         se = math.nan
     x = xh if bath == "h" else xc

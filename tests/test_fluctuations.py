@@ -209,3 +209,43 @@ def test_bad_input():
         fl.tur_ratio_trajectories(w)
     with pytest.raises(TypeError):
         fl.tidy_windows([1, 2, 3])
+
+
+# ---------------------------------------------------------------------------- analysis
+def test_analysis_tables_and_figures():
+    from matplotlib.figure import Figure
+    from qjump.analysis import fluctuations as an
+
+    m = _model("independent", "pairwise")
+    tau = 100.0
+    runs = [_steady_run(m.replace(omega_h=w), 2000.0, trajectories=16, seed=9, window=tau)
+            for w in (1.3, 1.5)]
+    table = an.cumulant_table(runs)
+    assert len(table) == 6 and set(table["cumulant"]) == {"mean", "diffusion", "skewness"}
+    ex = fcs.cumulants(runs[1].model)
+    row = table[(table.omega_h == 1.5) & (table.cumulant == "diffusion")].iloc[0]
+    assert row["exact"] == pytest.approx(ex.diffusion, rel=1e-12)
+    assert row["z"] == pytest.approx((row["trajectory"] - row["exact"]) / row["se"])
+    assert isinstance(an.cumulant_figure(table), Figure)
+
+    # the rate function vanishes at the mean rate and is positive elsewhere
+    x = np.array([ex.mean - 0.01, ex.mean, ex.mean + 0.01])
+    rate = an.rate_function(m, x)
+    assert abs(rate[1]) < 1e-6 and rate[0] > 0 and rate[2] > 0
+    # quadratic near the mean: I(x) ~ (x - J)^2 / (2 D)
+    assert rate[2] == pytest.approx(0.01**2 / (2 * ex.diffusion), rel=0.2)
+
+    dist = an.heat_distribution_table(runs[1], tau)
+    assert dist["probability"].sum() == pytest.approx(1.0)
+    assert dist["large_deviation"].sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(dist["value"], m.omega_h * dist["quanta"])
+    assert isinstance(an.heat_distribution_figure(dist), Figure)
+
+    curve = an.tur_exact_curve(m, [1.3, 1.5])
+    assert curve["ratio"].iloc[1] == pytest.approx(fcs.tur_ratio(m), rel=1e-12)
+    traj = an.tur_trajectory_table(runs)
+    assert list(traj.columns) == ["scenario", "omega_h", "ratio", "se", "exact"]
+    assert isinstance(an.tur_figure(curve, traj), Figure)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
