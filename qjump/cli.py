@@ -203,9 +203,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
         save=args.save,
     )
-    extra = {}
-    if hasattr(result, "cumulants"):
-        extra = result.cumulants()
+    extra = result.cumulants()  # hot-bath scaled cumulants with standard errors
     if args.json:
         _print_json({**result.to_dict(), **extra})
     else:
