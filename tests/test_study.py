@@ -1,0 +1,294 @@
+"""The paper study (`qjump run runs/paper.toml`): quick profile end to end, resume after
+SIGKILL, corruption recovery, configuration-sensitive keys, report re-drawing, dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import qjump
+from qjump.cli import main
+from qjump.study import QUANTITIES, StudyConfig, _z, build_tasks, load_config, run_study
+from qjump.tasks import TaskStore
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "runs" / "paper.toml"
+OUTPUTS = ("results.parquet", "results.csv", "optimum.csv", "table1.csv", "study.json",
+           "fig2.png", "fig3.png", "fig4.png", "report.md")
+TABLES = ("optimum.csv", "table1.csv")
+
+
+def n_tasks(quick: bool = True) -> int:
+    return sum(len(v) for v in build_tasks(load_config(CONFIG, quick=quick)).values())
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory) -> Path:
+    """One uninterrupted quick run through the command line (the reference)."""
+    out = tmp_path_factory.mktemp("quick") / "paper"
+    rc = main(["run", str(CONFIG), "--quick", "--out", str(out), "--n-jobs", "2", "--quiet"])
+    assert rc == 0
+    return out
+
+
+def read_results(directory: Path) -> pd.DataFrame:
+    return pd.read_parquet(directory / "results.parquet")
+
+
+def assert_same_outputs(a: Path, b: Path) -> None:
+    """Bit-identical data (the tables carry no wall times; those live in study.json)."""
+    assert_frame_equal(read_results(a), read_results(b), check_exact=True)
+    for name in TABLES:
+        assert_frame_equal(pd.read_csv(a / name), pd.read_csv(b / name), check_exact=True)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def __call__(self, key, payload) -> None:
+        self.keys.append(key)
+
+
+# -- quick profile end to end ----------------------------------------------------------------
+def test_quick_outputs_exist_and_parse(quick_run):
+    for name in OUTPUTS:
+        assert (quick_run / name).is_file(), name
+    for name in ("fig2.png", "fig3.png", "fig4.png"):
+        assert (quick_run / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    df = read_results(quick_run)
+    csv = pd.read_csv(quick_run / "results.csv")
+    assert len(csv) == len(df) and list(csv.columns) == list(df.columns)
+    for col in ("scenario", "dissipation", "interaction", "omega_h", "quantity", "exact",
+                "trajectory", "se", "z"):
+        assert col in df.columns
+    assert not any(pd.api.types.is_complex_dtype(t) for t in df.dtypes)
+    cfg = load_config(CONFIG, quick=True)
+    assert set(df["scenario"]) == {s["label"] for s in cfg.scenarios}
+    assert set(df["quantity"]) == set(QUANTITIES)
+    # one row per (scenario, point, quantity), on the whole exact grid
+    assert len(df) == len(cfg.scenarios) * len(cfg.exact_grid) * len(QUANTITIES)
+    assert not df.duplicated(["scenario", "omega_h", "quantity"]).any()
+    # trajectory values exactly at the trajectory grid
+    traj = df[df["trajectory"].notna()]
+    assert sorted(set(traj["omega_h"])) == cfg.trajectory_grid
+    # first law on the exact values
+    wide = df.pivot_table(index=["scenario", "omega_h"], columns="quantity", values="exact")
+    assert np.max(np.abs(wide["W"] + wide["Q_h"] + wide["Q_c"])) < 1e-14
+    meta = json.loads((quick_run / "study.json").read_text())
+    assert meta["tasks"] == n_tasks() and meta["tasks_computed"] == meta["tasks"]
+
+
+def test_quick_z_scores_are_sane(quick_run):
+    df = read_results(quick_run)
+    traj = df[df["trajectory"].notna()]
+    z = traj["z"]
+    assert z.notna().all(), traj[z.isna()]
+    assert (z.abs() <= 5).all(), traj.loc[z.abs() > 5]
+    assert (z.abs() <= 3).mean() >= 0.8
+    # z follows its definition, including the SE = 0 rule
+    pos = traj[traj["se"] > 0]
+    assert np.allclose(pos["z"], (pos["trajectory"] - pos["exact"]) / pos["se"], rtol=1e-12)
+    zero = traj[traj["se"] == 0]
+    assert (zero["z"] == 0).all() and ((zero["trajectory"] - zero["exact"]).abs() <= 1e-12).all()
+    assert df.loc[df["trajectory"].isna(), "z"].isna().all()
+
+
+def test_z_rule():
+    z = _z(np.array([1.0, 1.0, 1.0, np.nan]), np.array([0.5, 1.0 + 1e-13, 2.0, 1.0]),
+           np.array([0.25, 0.0, 0.0, 0.0]))
+    assert z[0] == 2.0 and z[1] == 0.0 and np.isnan(z[2]) and np.isnan(z[3])
+
+
+def test_quick_report_has_claim_table(quick_run):
+    text = (quick_run / "report.md").read_text()
+    assert "## Claims of Sec. III.C and IV" in text
+    assert "| # | section | claim | paper | ours (exact) | ours (trajectories) | verdict |" in text
+    for needle in ("COP_A", "COP_R", "1 − ω_c/ω_h", "η at maximum power", "Table I",
+                   "within 3 SE", "W_loc^cas(2)"):
+        assert needle in text, needle
+    # the known outcomes, judged on exact values
+    claims = [line for line in text.splitlines() if line.startswith("| ") and "**" in line]
+    assert len(claims) >= 30
+    assert any("Q_c^com(2) > Q_c^ind(2)" in c and "**fails**" in c for c in claims)
+    assert any("accelerator (A)" in c and "**holds**" in c for c in claims)
+    t1 = [line for line in text.splitlines() if line.startswith("| non-local work |")][0]
+    assert "**no**" in t1
+
+
+def test_rerun_skips_every_task(quick_run, tmp_path):
+    before = read_results(quick_run)
+    counter = Counter()
+    run_study(CONFIG, out=quick_run, quick=True, n_jobs=2, quiet=True, on_result=counter)
+    assert counter.keys == []
+    meta = json.loads((quick_run / "study.json").read_text())
+    assert meta["tasks_computed"] == 0 and meta["tasks_reused"] == meta["tasks"]
+    assert_frame_equal(read_results(quick_run), before, check_exact=True)
+
+
+def test_report_redraws_without_recomputing(quick_run, tmp_path, monkeypatch):
+    copy = tmp_path / "copy"
+    shutil.copytree(quick_run, copy, ignore=shutil.ignore_patterns("cache"))
+    for name in ("report.md", "fig2.png", "fig3.png", "fig4.png"):
+        (copy / name).unlink()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("report must not solve a model")
+
+    import qjump.simulate  # noqa: F401  (registers the module)
+
+    exact_mod = sys.modules["qjump.exact"]  # `qjump.exact` is shadowed by the function
+    monkeypatch.setattr(exact_mod, "steady_state", forbidden)
+    monkeypatch.setattr(exact_mod, "exact", forbidden)
+    monkeypatch.setattr(sys.modules["qjump.simulate"], "simulate", forbidden)
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "report.md").read_text() == (quick_run / "report.md").read_text()
+    for name in ("fig2.png", "fig3.png", "fig4.png"):
+        assert (copy / name).stat().st_size > 10_000
+
+
+# -- resume after SIGKILL --------------------------------------------------------------------
+KILL_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    from qjump.study import run_study
+
+    config, out, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    stored = []
+
+    def hook(key, payload):
+        stored.append(key)
+        print(key, flush=True)
+        if len(stored) == k:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    run_study(config, out=out, quick=True, n_jobs=2, quiet=True, on_result=hook)
+    print("not killed", flush=True)
+    """
+)
+
+
+def test_sigkill_then_resume_is_bit_identical(quick_run, tmp_path):
+    k = 7
+    out = tmp_path / "killed"
+    log = tmp_path / "stdout.txt"
+    # Own session: loky workers outlive a SIGKILLed parent (until their idle timeout), so
+    # the whole group is reaped below; their stdout is a file, so nothing waits on a pipe.
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(CONFIG), str(out),
+                                 str(k)], stdout=fh, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            rc = proc.wait(timeout=300)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    text = log.read_text()
+    assert rc == -signal.SIGKILL, text
+    survivors = text.split()
+    assert len(survivors) == k and "not killed" not in text
+    store = TaskStore(out / "cache")
+    assert sorted(store.keys()) == sorted(survivors)
+    assert not (out / "results.parquet").exists()
+
+    counter = Counter()
+    run_study(CONFIG, out=out, quick=True, n_jobs=2, quiet=True, on_result=counter)
+    assert len(counter.keys) == n_tasks() - k
+    assert not set(counter.keys) & set(survivors)
+    assert_same_outputs(out, quick_run)
+
+
+# -- corruption ------------------------------------------------------------------------------
+def test_corrupt_task_file_is_recomputed_and_reported(quick_run, tmp_path, capsys):
+    out = tmp_path / "corrupt"
+    shutil.copytree(quick_run, out)
+    files = sorted((out / "cache").glob("*.qjt"))
+    victim = files[len(files) // 2]
+    raw = bytearray(victim.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    victim.write_bytes(bytes(raw))
+    counter = Counter()
+    run_study(CONFIG, out=out, quick=True, n_jobs=2, quiet=False, on_result=counter)
+    assert counter.keys == [victim.name[: -len(".qjt")]]
+    assert victim.with_name(victim.name + ".corrupt").exists()
+    meta = json.loads((out / "study.json").read_text())
+    assert len(meta["store_problems"]) == 1 and victim.name[:-4] in meta["store_problems"][0]
+    assert "damaged" in capsys.readouterr().err
+    assert "recomputed" in (out / "report.md").read_text()
+    assert_same_outputs(out, quick_run)
+
+
+# -- keys --------------------------------------------------------------------------------------
+def _keys(cfg: StudyConfig) -> dict[str, list[str]]:
+    return {k: [t.key for t in v] for k, v in build_tasks(cfg).items()}
+
+
+def test_changed_configuration_or_version_changes_task_keys(monkeypatch):
+    import tomllib
+
+    raw = tomllib.loads(CONFIG.read_text())
+    base = _keys(StudyConfig(raw, quick=True))
+
+    hot = dict(raw, model=dict(raw["model"], T_h=2.5))
+    changed = _keys(StudyConfig(hot, quick=True))
+    for kind in base:
+        assert not set(base[kind]) & set(changed[kind]), kind
+
+    seed = _keys(StudyConfig(dict(raw, seed=raw["seed"] + 1), quick=True))
+    assert not set(base["trajectory"]) & set(seed["trajectory"])
+    assert seed["exact"] == base["exact"]
+
+    more = dict(raw, quick=dict(raw["quick"], trajectory=dict(raw["quick"]["trajectory"],
+                                                              trajectories=9)))
+    assert not set(base["trajectory"]) & set(_keys(StudyConfig(more, quick=True))["trajectory"])
+
+    assert _keys(StudyConfig(raw, quick=True)) == base  # deterministic
+    monkeypatch.setattr(qjump, "__version__", "999.0")
+    newer = _keys(StudyConfig(raw, quick=True))
+    for kind in base:
+        assert not set(base[kind]) & set(newer[kind]), kind
+
+
+def test_trajectory_seeds_are_distinct_and_deterministic():
+    cfg = load_config(CONFIG)
+    seeds = [cfg.point_seed(s, p) for s in range(len(cfg.scenarios))
+             for p in range(len(cfg.trajectory_grid))]
+    assert len(set(seeds)) == len(seeds)
+    assert seeds == [load_config(CONFIG).point_seed(s, p) for s in range(len(cfg.scenarios))
+                     for p in range(len(cfg.trajectory_grid))]
+
+
+def test_bad_configuration_is_rejected(tmp_path):
+    import tomllib
+
+    raw = tomllib.loads(CONFIG.read_text())
+    with pytest.raises(ValueError, match="omega_h"):
+        StudyConfig(dict(raw, model=dict(raw["model"], omega_h=1.0)))
+    with pytest.raises(ValueError, match="scenario"):
+        StudyConfig(dict(raw, scenario=[]))
+    with pytest.raises(ValueError, match="target_rel_se"):
+        StudyConfig(dict(raw, trajectory=dict(raw["trajectory"], target_rel_se=2.0)))
+
+
+# -- dask --------------------------------------------------------------------------------------
+def test_dask_matches_loky(quick_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        rc = main(["run", str(CONFIG), "--quick", "--out", str(tmp_path / "dask"),
+                   "--backend", "dask", "--scheduler", cluster.scheduler_address, "--quiet"])
+    assert rc == 0
+    assert_same_outputs(tmp_path / "dask", quick_run)
