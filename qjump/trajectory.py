@@ -15,7 +15,7 @@ import numpy as np
 
 from .exact import steady_state
 from .model import PaperModel
-from .unravel import _observe, advance, unravelling
+from .unravel import LargeUnravelling, _observe, advance, advance_large, unravelling
 
 __all__ = ["INITIAL_STATES", "TrajectoryOutput", "TrajectorySpec", "run_trajectory",
            "trajectory_seed"]
@@ -134,10 +134,15 @@ def run_trajectory(
     rng = np.random.default_rng(seed)
     k0, vec = _initial_state(model, spec, rng)
     d0 = int(un.dims[k0])
-    dmax = un.V.shape[1]
+    large = isinstance(un, LargeUnravelling)
+    dmax = int(un.dims.max())
     phi = np.zeros(dmax, complex)
-    phi[:d0] = un.Vinv[k0, :d0, :d0] @ vec
-    phi[:d0] /= math.sqrt((phi[:d0].conj() @ un.G[k0, :d0, :d0] @ phi[:d0]).real)
+    if large:
+        phi[:d0] = un.sector("Vinv", k0) @ vec
+        phi[:d0] /= math.sqrt((phi[:d0].conj() @ un.sector("G", k0) @ phi[:d0]).real)
+    else:
+        phi[:d0] = un.Vinv[k0, :d0, :d0] @ vec
+        phi[:d0] /= math.sqrt((phi[:d0].conj() @ un.G[k0, :d0, :d0] @ phi[:d0]).real)
     n_windows = spec.n_windows
     state = np.array(
         [0.0, spec.burn_in + 0.5 * spec.sample_interval, 0.0, 0.0, -1.0, 0.0, -1.0]
@@ -154,12 +159,21 @@ def run_trajectory(
     rec_t = np.zeros(cap)
     rec_ch = np.zeros(cap, np.int16)
     while True:
-        status = advance(
-            state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
-            spec.sample_interval, un.dims, un.lam, un.V, un.G, un.dark, un.ch_bath,
-            un.ch_kind, un.P, un.A, un.valid, un.sup_ptr, un.sup_a, un.sup_b, un.sup_energy,
-            counts, edge_energy, acc, rec_t, rec_ch,
-        )
+        if large:
+            status = advance_large(
+                state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
+                spec.sample_interval, un.dims, un.loff, un.moff, un.lam, un.V, un.Vinv, un.G,
+                un.dark, un.ch_bath, un.ch_kind, un.valid, un.rp_off, un.rp, un.nz_off, un.ix,
+                un.val, un.sup_ptr, un.sup_a, un.sup_b, un.sup_energy, counts, edge_energy,
+                acc, rec_t, rec_ch,
+            )
+        else:
+            status = advance(
+                state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
+                spec.sample_interval, un.dims, un.lam, un.V, un.G, un.dark, un.ch_bath,
+                un.ch_kind, un.P, un.A, un.valid, un.sup_ptr, un.sup_a, un.sup_b,
+                un.sup_energy, counts, edge_energy, acc, rec_t, rec_ch,
+            )
         if status == 0:
             break
         rec_t = np.concatenate([rec_t, np.zeros(rec_t.size)])
@@ -167,8 +181,10 @@ def run_trajectory(
     # energy at the final edge (t_final): phi is normalised at t_final
     k = int(kstate[0])
     psi = np.empty(dmax, complex)
+    lam_k = un.sector("lam", k) if large else un.lam[k]
+    V_k = un.sector("V", k) if large else un.V[k]
     edge_energy[n_windows] = _observe(
-        phi, un.lam[k], un.V[k], int(un.dims[k]), 0.0, psi, un.sup_ptr[k], un.sup_ptr[k + 1],
+        phi, lam_k, V_k, int(un.dims[k]), 0.0, psi, un.sup_ptr[k], un.sup_ptr[k + 1],
         un.sup_a, un.sup_b, acc, un.sup_energy, 1,
     )
     n_rec = int(state[5])

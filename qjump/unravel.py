@@ -44,11 +44,15 @@ import numpy as np
 from .exact import model_context
 from .model import PaperModel
 
-__all__ = ["Unravelling", "unravelling"]
+__all__ = ["LargeUnravelling", "Unravelling", "unravelling"]
 
 EMISSION, ABSORPTION = 0, 1
 #: Maximum relative condition number accepted for a sector's eigenbasis.
 MAX_CONDITION = 1e8
+#: Largest sector dimension of the padded per-channel kernel (``N <= 4``: ``C(8, 4) = 70``).
+SMALL_SECTOR_MAX = 70
+#: Largest sector dimension for which a dense eigendecomposition is attempted (``N <= 6``).
+EIGEN_SECTOR_MAX = 1000
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -85,9 +89,31 @@ class Unravelling:
         return int(self.ch_bath.size)
 
 
+def _support_arrays(ctx, dims):
+    """Support of the quantity functionals grouped by sector (see :class:`Unravelling`)."""
+    space = ctx.space
+    K = dims.size
+    support = ctx.quantities.support
+    sector_of = np.searchsorted(space.offsets, support, side="right") - 1
+    local = support - space.offsets[sector_of]
+    d_of = dims[sector_of]
+    order = np.lexsort((local, sector_of))
+    support, sector_of, local, d_of = support[order], sector_of[order], local[order], d_of[order]
+    sup_ptr = np.searchsorted(sector_of, np.arange(K + 1)).astype(np.int64)
+    energy_row = ctx.quantities.names.index("energy")
+    F = ctx.quantities.functionals
+    sup_energy = np.asarray(F[energy_row, support].toarray()).ravel().astype(complex)
+    sup_a = (local // d_of).astype(np.int64)
+    sup_b = (local % d_of).astype(np.int64)
+    return sup_ptr, sup_a, sup_b, sup_energy, support
+
+
 @functools.lru_cache(maxsize=32)
-def unravelling(model: PaperModel) -> Unravelling:
+def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     """Build (and cache) the kernel arrays of ``model``.
+
+    Models whose largest sector exceeds :data:`SMALL_SECTOR_MAX` (``N >= 5``) get a
+    :class:`LargeUnravelling` instead (flat per-sector storage, sparse jumps).
 
     Raises
     ------
@@ -95,9 +121,11 @@ def unravelling(model: PaperModel) -> Unravelling:
         If a sector's ``H_eff`` is too close to defective for an accurate eigenbasis.
     """
     ctx = model_context(model)
-    ops, spins, space = ctx.ops, ctx.ops.spins, ctx.space
+    ops, spins = ctx.ops, ctx.ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
     K, dmax = dims.size, int(dims.max())
+    if dmax > SMALL_SECTOR_MAX:
+        return _large_unravelling(model)
     lam = np.zeros((K, dmax), complex)
     V = np.zeros((K, dmax, dmax), complex)
     Vinv = np.zeros((K, dmax, dmax), complex)
@@ -144,17 +172,7 @@ def unravelling(model: PaperModel) -> Unravelling:
             LV = Lb @ V[k, :d, :d]
             P[j, k, :d, :d] = LV.conj().T @ LV
             A[j, k, :d2, :d] = Vinv[k2, :d2, :d2] @ LV
-    # support of the quantity functionals, grouped by sector
-    support = ctx.quantities.support
-    sector_of = np.searchsorted(space.offsets, support, side="right") - 1
-    local = support - space.offsets[sector_of]
-    d_of = dims[sector_of]
-    order = np.lexsort((local, sector_of))
-    support, sector_of, local, d_of = support[order], sector_of[order], local[order], d_of[order]
-    sup_ptr = np.searchsorted(sector_of, np.arange(K + 1)).astype(np.int64)
-    energy_row = ctx.quantities.names.index("energy")
-    F = ctx.quantities.functionals
-    sup_energy = np.asarray(F[energy_row, support].toarray()).ravel().astype(complex)
+    sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(ctx, dims)
     return Unravelling(
         model=model,
         dims=dims,
@@ -171,8 +189,8 @@ def unravelling(model: PaperModel) -> Unravelling:
         A=A,
         valid=valid,
         sup_ptr=sup_ptr,
-        sup_a=(local // d_of).astype(np.int64),
-        sup_b=(local % d_of).astype(np.int64),
+        sup_a=sup_a,
+        sup_b=sup_b,
         sup_energy=sup_energy,
         support=support,
         omega=np.array([model.omega_h, model.omega_c]),
@@ -426,6 +444,274 @@ def advance(
         scale = 1.0 / np.sqrt(nrm)
         for a in range(d2):
             phi[a] = newphi[a] * scale
+        for a in range(d2, dmax):
+            phi[a] = 0j
+        kstate[0] = k2
+        state[0] = t_jump
+        state[4] = -1.0
+        if t_jump >= burn_in:
+            w_idx = int((t_jump - burn_in) / window)
+            if w_idx >= n_windows:
+                w_idx = n_windows - 1
+            counts[w_idx, ch_bath[jc], ch_kind[jc]] += 1
+            if record:
+                n_rec = int(state[5])
+                rec_t[n_rec] = t_jump
+                rec_ch[n_rec] = jc
+                state[5] = n_rec + 1
+
+
+# ---------------------------------------------------------------------------- large sectors
+@dataclasses.dataclass(frozen=True, eq=False)
+class LargeUnravelling:
+    """Kernel arrays for models with large sectors (``N >= 5``), see :func:`unravelling`.
+
+    The propagation is the same exact eigen-coefficient scheme as :class:`Unravelling`, but
+
+    * the per-sector matrices ``V``, ``V^-1`` and ``G = V^dag V`` are stored flat and
+      unpadded (``sum_k d_k^2 = C(4N, 2N)`` entries each: 43 MB at ``N = 6``), and
+    * the jumps are applied with the sparse blocks of the jump operators,
+      ``psi = V phi``, ``w_j = ||L_j psi||^2``, ``phi' = V'^-1 L_j psi / sqrt(w_j)``,
+      instead of the dense per-channel matrices ``P`` and ``A`` (which need
+      ``n_ch * K * dmax^2`` entries: several GB at ``N = 6``).
+
+    Jump times, observations and random-number use are identical in structure to the small
+    kernel, so the error control is the same (jump time to ~1e-10 relative, no time step).
+    """
+
+    model: PaperModel
+    dims: np.ndarray  # (K,)
+    loff: np.ndarray  # (K+1,) offsets of sector k in lam/dark
+    moff: np.ndarray  # (K+1,) offsets of sector k in V/Vinv/G (flat row-major d x d)
+    lam: np.ndarray
+    dark: np.ndarray
+    V: np.ndarray
+    Vinv: np.ndarray
+    G: np.ndarray
+    ch_bath: np.ndarray
+    ch_kind: np.ndarray
+    ch_site: np.ndarray
+    valid: np.ndarray  # (n_ch * K,) bool
+    rp_off: np.ndarray  # (n_ch * K,) offset of the block's row pointer in rp
+    rp: np.ndarray  # concatenated CSR row pointers (relative to the block's nz offset)
+    nz_off: np.ndarray  # (n_ch * K,) offset of the block's entries in ix/val
+    ix: np.ndarray
+    val: np.ndarray
+    sup_ptr: np.ndarray
+    sup_a: np.ndarray
+    sup_b: np.ndarray
+    sup_energy: np.ndarray
+    support: np.ndarray
+    omega: np.ndarray
+    condition: float
+
+    @property
+    def n_channels(self) -> int:
+        return int(self.ch_bath.size)
+
+    def sector(self, name: str, k: int) -> np.ndarray:
+        """View of ``V``, ``Vinv`` or ``G`` (``d x d``) or ``lam`` of sector ``k``."""
+        d = int(self.dims[k])
+        if name == "lam":
+            return self.lam[self.loff[k] : self.loff[k] + d]
+        return getattr(self, name)[self.moff[k] : self.moff[k] + d * d].reshape(d, d)
+
+
+def _large_unravelling(model: PaperModel) -> LargeUnravelling:
+    ctx = model_context(model)
+    ops, spins = ctx.ops, ctx.ops.spins
+    dims = np.array(spins.sector_dims, dtype=np.int64)
+    K, dmax = dims.size, int(dims.max())
+    if dmax > EIGEN_SECTOR_MAX:
+        raise ValueError(
+            f"model: sectors of dimension {dmax} (N={model.N}) are too large for the "
+            f"eigen-coefficient kernel (limit {EIGEN_SECTOR_MAX}); use "
+            "qjump.unravel_krylov for N >= 7"
+        )
+    loff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
+    moff = np.concatenate([[0], np.cumsum(dims * dims)]).astype(np.int64)
+    lam = np.zeros(loff[-1], complex)
+    dark = np.zeros(loff[-1], bool)
+    V = np.zeros(moff[-1], complex)
+    Vinv = np.zeros(moff[-1], complex)
+    G = np.zeros(moff[-1], complex)
+    worst = 1.0
+    rate_scale = max(float(np.abs(ops.decay.diagonal()).max()), 1e-300)
+    for k in range(K):
+        w, v = np.linalg.eig(spins.block(ops.H_eff, k, k).toarray())
+        v = v / np.linalg.norm(v, axis=0)
+        cond = np.linalg.cond(v)
+        worst = max(worst, cond)
+        if not np.isfinite(cond) or cond > MAX_CONDITION:
+            raise ValueError(
+                f"model: the no-jump generator of sector k={k} is nearly defective "
+                f"(eigenbasis condition number {cond:.3g} > {MAX_CONDITION:g}); perturb the "
+                "parameters slightly (e.g. couplings g or Omega)"
+            )
+        lam[loff[k] : loff[k + 1]] = w - np.mean(w.real)
+        dark[loff[k] : loff[k + 1]] = w.imag > -1e-13 * rate_scale
+        V[moff[k] : moff[k + 1]] = v.ravel()
+        Vinv[moff[k] : moff[k + 1]] = np.linalg.inv(v).ravel()
+        G[moff[k] : moff[k + 1]] = (v.conj().T @ v).ravel()
+    chans = ops.channels
+    n_ch = len(chans)
+    valid = np.zeros(n_ch * K, bool)
+    rp_off = np.zeros(n_ch * K, np.int64)
+    nz_off = np.zeros(n_ch * K, np.int64)
+    rps, ixs, vals = [], [], []
+    n_rp = n_nz = 0
+    for j, ch in enumerate(chans):
+        shift = 1 if ch.kind == "absorption" else -1
+        for k in range(K):
+            k2 = k + shift
+            if not 0 <= k2 < K:
+                continue
+            Lb = spins.block(ch.operator, k2, k)
+            Lb.eliminate_zeros()
+            if Lb.nnz == 0:
+                continue
+            Lb.sort_indices()
+            valid[j * K + k] = True
+            rp_off[j * K + k] = n_rp
+            nz_off[j * K + k] = n_nz
+            rps.append(Lb.indptr.astype(np.int64))
+            ixs.append(Lb.indices.astype(np.int64))
+            vals.append(Lb.data.astype(complex))
+            n_rp += Lb.indptr.size
+            n_nz += Lb.nnz
+    sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(ctx, dims)
+    return LargeUnravelling(
+        model=model, dims=dims, loff=loff, moff=moff, lam=lam, dark=dark, V=V, Vinv=Vinv,
+        G=G,
+        ch_bath=np.array([0 if c.bath == "h" else 1 for c in chans], np.int64),
+        ch_kind=np.array([ABSORPTION if c.kind == "absorption" else EMISSION for c in chans],
+                         np.int64),
+        ch_site=np.array([-1 if c.site is None else c.site for c in chans], np.int64),
+        valid=valid, rp_off=rp_off, rp=np.concatenate(rps), nz_off=nz_off,
+        ix=np.concatenate(ixs), val=np.concatenate(vals),
+        sup_ptr=sup_ptr, sup_a=sup_a, sup_b=sup_b, sup_energy=sup_energy, support=support,
+        omega=np.array([model.omega_h, model.omega_c]), condition=float(worst),
+    )
+
+
+@nb.njit(cache=True)
+def _apply_jump(rp, rp0, ix, val, nz0, d_out, x, y):
+    """``y = L x`` for one CSR block; returns ``||y||^2``."""
+    w = 0.0
+    for a in range(d_out):
+        u = 0j
+        for p in range(rp[rp0 + a], rp[rp0 + a + 1]):
+            u += val[nz0 + p] * x[ix[nz0 + p]]
+        y[a] = u
+        w += u.real ** 2 + u.imag ** 2
+    return w
+
+
+@nb.njit(cache=True)
+def advance_large(
+    state, kstate, phi, rng, t_stop, burn_in, window, n_windows, sample_dt, dims, loff, moff,
+    lam, V, Vinv, G, dark, ch_bath, ch_kind, valid, rp_off, rp, nz_off, ix, val, sup_ptr,
+    sup_a, sup_b, sup_energy, counts, edge_energy, acc, rec_t, rec_ch,
+):
+    """:func:`advance` for :class:`LargeUnravelling` arrays (same state layout)."""
+    n_ch = ch_bath.size
+    K = dims.size
+    dmax = phi.size
+    work = np.empty(dmax, np.complex128)
+    psi = np.empty(dmax, np.complex128)
+    newpsi = np.empty(dmax, np.complex128)
+    weights = np.empty(n_ch)
+    record = rec_t.size > 0
+    while True:
+        t = state[0]
+        k = kstate[0]
+        d = dims[k]
+        lk = lam[loff[k] : loff[k] + d]
+        Gk = G[moff[k] : moff[k] + d * d].reshape((d, d))
+        Vk = V[moff[k] : moff[k] + d * d].reshape((d, d))
+        tau = state[4]
+        if tau < 0.0:
+            tau = _jump_delay(phi, lk, Gk, dark[loff[k] : loff[k] + d], d, rng.random(), work)
+            state[4] = tau
+            state[6] = tau
+        else:
+            state[6] = -1.0
+        t_jump = t + tau
+        t_end = min(t_jump, t_stop)
+        while True:
+            t_sample = state[1]
+            e_idx = int(state[3])
+            t_edge = burn_in + e_idx * window if e_idx <= n_windows else np.inf
+            if t_edge <= t_sample and t_edge < t_end:
+                edge_energy[e_idx] = _observe(
+                    phi, lk, Vk, d, t_edge - t, psi, sup_ptr[k], sup_ptr[k + 1],
+                    sup_a, sup_b, acc, sup_energy, 1,
+                )
+                state[3] = e_idx + 1
+            elif t_sample < t_end:
+                _observe(
+                    phi, lk, Vk, d, t_sample - t, psi, sup_ptr[k], sup_ptr[k + 1],
+                    sup_a, sup_b, acc, sup_energy, 0,
+                )
+                state[1] = t_sample + sample_dt
+                state[2] += 1.0
+            else:
+                break
+        if t_jump >= t_stop:
+            s = t_stop - t
+            _propagate(phi, lk, d, s, phi)
+            nrm = 0.0
+            for a in range(d):
+                u = 0j
+                for b in range(d):
+                    u += Gk[a, b] * phi[b]
+                nrm += (np.conj(phi[a]) * u).real
+            for a in range(d):
+                phi[a] /= np.sqrt(nrm)
+            state[0] = t_stop
+            state[4] = tau - s if np.isfinite(tau) else np.inf
+            return 0
+        if record and int(state[5]) >= rec_t.size and t_jump >= burn_in:
+            return 1
+        if state[6] != tau:
+            _propagate(phi, lk, d, tau, work)
+        # psi = V work (the unnormalised state in the computational basis)
+        for a in range(d):
+            psi[a] = 0j
+        for a in range(d):
+            u = 0j
+            for b in range(d):
+                u += Vk[a, b] * work[b]
+            psi[a] = u
+        total = 0.0
+        for j in range(n_ch):
+            w = 0.0
+            q = j * K + k
+            if valid[q]:
+                k2 = k + (1 if ch_kind[j] == 1 else -1)
+                w = _apply_jump(rp, rp_off[q], ix, val, nz_off[q], dims[k2], psi, newpsi)
+            weights[j] = w
+            total += w
+        u01 = rng.random() * total
+        jc = -1
+        cum = 0.0
+        for j in range(n_ch):
+            if weights[j] > 0.0:
+                jc = j
+                cum += weights[j]
+                if u01 < cum:
+                    break
+        k2 = k + (1 if ch_kind[jc] == 1 else -1)
+        d2 = dims[k2]
+        q = jc * K + k
+        w = _apply_jump(rp, rp_off[q], ix, val, nz_off[q], d2, psi, newpsi)
+        scale = 1.0 / np.sqrt(w)
+        Vi2 = Vinv[moff[k2] : moff[k2] + d2 * d2].reshape((d2, d2))
+        for a in range(d2):
+            u = 0j
+            for b in range(d2):
+                u += Vi2[a, b] * newpsi[b]
+            phi[a] = u * scale
         for a in range(d2, dmax):
             phi[a] = 0j
         kstate[0] = k2
