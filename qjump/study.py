@@ -66,6 +66,7 @@ import math
 import os
 import sys
 import time
+import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,6 @@ from . import __version__
 from .backends import run_tasks
 from .model import PaperModel
 from .tasks import Payload, Task, TaskStore
-
-try:  # Python >= 3.11
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = [
     "QUANTITIES",
