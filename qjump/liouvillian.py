@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from .dissipators import ModelOperators
 from .model import PaperModel
 
-__all__ = ["BlockSpace", "block_liouvillian", "full_liouvillian"]
+__all__ = ["BlockLiouvillianOperator", "BlockSpace", "block_liouvillian", "full_liouvillian"]
 
 
 class BlockSpace:
@@ -143,3 +143,80 @@ def full_liouvillian(model: PaperModel | ModelOperators) -> sp.csr_matrix:
         AdA = (A.conj().T @ A).tocsr()
         L = L + sp.kron(A, A.conj()) - 0.5 * sp.kron(AdA, eye) - 0.5 * sp.kron(eye, AdA.T)
     return sp.csr_matrix(L)
+
+
+class BlockLiouvillianOperator:
+    """Matrix-free block Liouvillian for large ``N`` (never assembles the ``C(4N,2N)`` matrix).
+
+    The action on a block vector is computed block by block,
+
+        (L x)_k = -i (H_k X_k - X_k H_k^dag) + sum_j L_j^(k-s_j -> k) X_{k-s_j} L_j^dag,
+
+    with the sparse sector blocks ``H_k`` of ``H_eff`` and ``L_j^(k -> k')`` of the jump
+    operators, using only sparse-dense products (``O(nnz * d)`` per block).  Memory is a few
+    block vectors instead of the ``~65 C(4N,2N)`` non-zeros of the assembled matrix.
+
+    Parameters
+    ----------
+    model : PaperModel or ModelOperators
+    """
+
+    def __init__(self, model: PaperModel | ModelOperators) -> None:
+        ops = model if isinstance(model, ModelOperators) else ModelOperators(model)
+        self.space = BlockSpace(ops)
+        spins = ops.spins
+        self.K = spins.n_qubits + 1
+        self.shape = (self.space.size, self.space.size)
+        self.dtype = np.dtype(complex)
+        self.H = [spins.block(ops.H_eff, k, k).tocsr() for k in range(self.K)]
+        #: ``jumps[k_out]``: list of ``(k_in, L_block)`` feeding block ``k_out``
+        self.jumps: list[list[tuple[int, sp.csr_matrix]]] = [[] for _ in range(self.K)]
+        for ch in ops.channels:
+            shift = 1 if ch.kind == "absorption" else -1
+            for k in range(self.K):
+                k2 = k + shift
+                if 0 <= k2 < self.K:
+                    Lb = spins.block(ch.operator, k2, k).tocsr()
+                    Lb.eliminate_zeros()
+                    if Lb.nnz:
+                        self.jumps[k2].append((k, Lb))
+
+    def block(self, x: np.ndarray, k: int) -> np.ndarray:
+        """Block ``k`` of a block vector as a ``d x d`` view."""
+        d = self.space.dims[k]
+        return x[self.space.offsets[k] : self.space.offsets[k + 1]].reshape(d, d)
+
+    def nojump(self, k: int, X: np.ndarray) -> np.ndarray:
+        """``-i (H_k X - X H_k^dag)``."""
+        H = self.H[k]
+        return -1j * (H @ X - (H @ X.conj().T).conj().T)
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        """``L @ x``."""
+        x = np.asarray(x, dtype=complex).reshape(-1)
+        out = np.empty(self.space.size, complex)
+        for k in range(self.K):
+            blk = self.nojump(k, self.block(x, k)) + self.feed(k, x)
+            out[self.space.offsets[k] : self.space.offsets[k + 1]] = blk.reshape(-1)
+        return out
+
+    def feed(self, k_out: int, x: np.ndarray, sources=None) -> np.ndarray:
+        """``sum_j L_j X_{k_in} L_j^dag`` into block ``k_out`` (optionally only from the
+        sectors ``k_in`` in ``sources``)."""
+        d = self.space.dims[k_out]
+        out = np.zeros((d, d), complex)
+        for k_in, Lb in self.jumps[k_out]:
+            if sources is not None and k_in not in sources:
+                continue
+            # L X L^dag = L (L X^dag)^dag
+            out += Lb @ (Lb @ self.block(x, k_in).conj().T).conj().T
+        return out
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        return self.matvec(x)
+
+    def as_linear_operator(self):
+        """:class:`scipy.sparse.linalg.LinearOperator` view."""
+        import scipy.sparse.linalg as spla
+
+        return spla.LinearOperator(self.shape, matvec=self.matvec, dtype=complex)
