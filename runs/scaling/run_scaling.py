@@ -32,7 +32,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("config")
     ap.add_argument("--skip-max-power", action="store_true")
+    ap.add_argument("--replot", action="store_true",
+                    help="only redo figures and report from results.csv (+ exact_n5.csv)")
     args = ap.parse_args(argv)
+    if args.replot:
+        df = pd.read_csv(OUT / "results.csv")
+        extra = OUT / "exact_n5.csv"  # written by runs/scaling/exact_n5.py
+        if extra.exists():
+            df = pd.concat([df, pd.read_csv(extra)], ignore_index=True)
+        figures(df)
+        report(df)
+        return 0
     cfg = tomllib.loads(Path(args.config).read_text())
     m = cfg["model"]
     base = {k: m[k] for k in ("omega_h", "omega_c", "T_h", "T_c", "interaction")}
@@ -75,10 +85,13 @@ def main(argv=None) -> int:
 def _plot(df, names, fname, ylabel):
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4))
     for ax, name in zip(axes, names, strict=True):
-        for diss, g in df.groupby("dissipation"):
-            g = g.sort_values("N")
-            ax.errorbar(g["N"], g[name], yerr=2 * g[name + "_se"], marker="o", capsize=3,
-                        label=diss)
+        for i, (diss, g) in enumerate(df.groupby("dissipation")):
+            color = f"C{i}"
+            ex = g[g["method"] == "exact"].sort_values("N")
+            tr = g[g["method"] != "exact"].sort_values("N")
+            ax.plot(ex["N"], ex[name], "o-", color=color, label=f"{diss} (exact)")
+            ax.errorbar(tr["N"] + 0.08, tr[name], yerr=2 * tr[name + "_se"], fmt="s",
+                        mfc="none", color=color, capsize=3, label=f"{diss} (traj., 2 SE)")
         ax.set_xlabel("N (TLS per ensemble)")
         ax.set_title(name)
         ax.axhline(0, color="0.7", lw=0.8)
@@ -134,11 +147,13 @@ def report(df):
             findings = text[text.index("## Findings"):]
     cols = ["N", "dissipation", "method", "Q_h", "Q_h_se", "Q_h_state", "Q_h_state_se", "W",
             "W_nonloc", "C_loc", "C_nonloc", "wall_s"]
+    df = df.sort_values(["dissipation", "N", "method"])
     lines = ["# Scaling study: currents and coherence against N", "",
              "Command: `/work/venv/bin/python runs/scaling/run_scaling.py runs/scaling.toml`",
              "(configuration in `runs/scaling.toml`; pairwise interaction, omega_h = 1.5).", "",
-             "Exact block solver for N <= 4; trajectories (ground start, burn-in, 4 "
-             "trajectories) for N = 5, 6.  For trajectories `Q_h` is the counted-quanta "
+             "Exact block solver for N <= 4 (and N = 5 from `runs/scaling/exact_n5.py`); "
+             "trajectories (ground start, burn-in, 4 trajectories) for N = 5, 6.  "
+             "For trajectories `Q_h` is the counted-quanta "
              "estimator and `Q_h_state` the conditional-state average of the same operator "
              "the exact solver uses; `_se` columns are one standard error.", "",
              _markdown(df[cols]), ""]
