@@ -103,11 +103,7 @@ def _plot(df, names, fname, ylabel):
 
 
 def figures(df):
-    d = df.copy()
-    # trajectories: plot the low-variance state estimator of Q_h (counted Q_h is in the CSV)
-    traj = d["method"] == "trajectories"
-    d.loc[traj, "Q_h"] = d.loc[traj, "Q_h_state"]
-    d.loc[traj, "Q_h_se"] = d.loc[traj, "Q_h_state_se"]
+    d = df.copy()  # trajectories: the counted-quanta Q_h (Q_h_state is far noisier)
     _plot(d, ["Q_h", "W", "W_nonloc"], "currents_vs_N.png", "current (omega_c^2)")
     _plot(d, ["C_loc", "C_nonloc"], "coherence_vs_N.png", "coherence quantity")
     mp_file = OUT / "max_power.csv"
