@@ -20,6 +20,17 @@ jump maps ``phi -> V'^-1 L_j V phi`` into the neighbouring sector, precomputed p
 sector.  The whole loop runs in a compiled (numba) kernel; random numbers come from the
 trajectory's own ``numpy.random.Generator`` so every trajectory can be replayed.
 
+Large sectors
+-------------
+The padded per-channel arrays (``n_ch x K x dmax^2``) are used up to ``dmax = 70``
+(``N <= 4``).  For ``N = 5, 6`` (:class:`LargeUnravelling`) the same exact eigen-coefficient
+scheme runs on flat, unpadded per-sector ``V``, ``V^-1`` and ``G`` and applies the jumps with
+the sparse sector blocks of the jump operators (``psi = V phi``, ``L_j psi``, ``V'^-1``),
+which needs ``3 C(4N, 2N)`` complex numbers instead of several GB.  Beyond
+:data:`EIGEN_SECTOR_MAX` (``N >= 7``) dense eigendecompositions are too costly and
+trajectories use the Krylov propagation of :mod:`qjump.krylov` (adaptive steps with an
+a-posteriori error bound, jump time by root finding on the norm inside a step).
+
 Observation
 -----------
 * Every jump after the burn-in is counted per time window, bath and kind; the heat from bath
@@ -113,7 +124,9 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     """Build (and cache) the kernel arrays of ``model``.
 
     Models whose largest sector exceeds :data:`SMALL_SECTOR_MAX` (``N >= 5``) get a
-    :class:`LargeUnravelling` instead (flat per-sector storage, sparse jumps).
+    :class:`LargeUnravelling` instead (flat per-sector storage, sparse jumps), and models
+    whose largest sector exceeds :data:`EIGEN_SECTOR_MAX` (``N >= 7``) the sparse arrays of
+    the Krylov path (:class:`qjump.krylov.KrylovUnravelling`).
 
     Raises
     ------
@@ -124,6 +137,10 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     ops, spins = ctx.ops, ctx.ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
     K, dmax = dims.size, int(dims.max())
+    if dmax > EIGEN_SECTOR_MAX:
+        from .krylov import krylov_unravelling
+
+        return krylov_unravelling(model)
     if dmax > SMALL_SECTOR_MAX:
         return _large_unravelling(model)
     lam = np.zeros((K, dmax), complex)
@@ -521,13 +538,7 @@ def _large_unravelling(model: PaperModel) -> LargeUnravelling:
     ctx = model_context(model)
     ops, spins = ctx.ops, ctx.ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
-    K, dmax = dims.size, int(dims.max())
-    if dmax > EIGEN_SECTOR_MAX:
-        raise ValueError(
-            f"model: sectors of dimension {dmax} (N={model.N}) are too large for the "
-            f"eigen-coefficient kernel (limit {EIGEN_SECTOR_MAX}); use "
-            "qjump.unravel_krylov for N >= 7"
-        )
+    K = dims.size
     loff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
     moff = np.concatenate([[0], np.cumsum(dims * dims)]).astype(np.int64)
     lam = np.zeros(loff[-1], complex)
