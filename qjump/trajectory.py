@@ -15,7 +15,14 @@ import numpy as np
 
 from .exact import steady_state
 from .model import PaperModel
-from .unravel import LargeUnravelling, _observe, advance, advance_large, unravelling
+from .unravel import (
+    LargeUnravelling,
+    Unravelling,
+    _observe,
+    advance,
+    advance_large,
+    unravelling,
+)
 
 __all__ = ["INITIAL_STATES", "TrajectoryOutput", "TrajectorySpec", "run_trajectory",
            "trajectory_seed"]
@@ -129,8 +136,16 @@ def _steady_eigenstates(model: PaperModel):
 def run_trajectory(
     model: PaperModel, spec: TrajectorySpec, seed: np.random.SeedSequence
 ) -> TrajectoryOutput:
-    """Run one trajectory (see module docstring)."""
+    """Run one trajectory (see module docstring).
+
+    Models with sectors above :data:`qjump.unravel.EIGEN_SECTOR_MAX` (``N >= 7``) are
+    propagated by the Krylov path of :mod:`qjump.krylov`.
+    """
     un = unravelling(model)
+    if not isinstance(un, (Unravelling, LargeUnravelling)):
+        from .krylov import run_trajectory_krylov
+
+        return run_trajectory_krylov(model, spec, seed)
     rng = np.random.default_rng(seed)
     k0, vec = _initial_state(model, spec, rng)
     d0 = int(un.dims[k0])
