@@ -326,6 +326,35 @@ def _observe(phi, lam, V, d, s, psi, sup_lo, sup_hi, sup_a, sup_b, acc, sup_ener
 
 
 @nb.njit(cache=True)
+def _pick_channel(weights, u):
+    """Index ``j`` with ``sum_{i<j} w_i <= u < sum_{i<=j} w_i`` (last positive on round-off)."""
+    jc = -1
+    cum = 0.0
+    for j in range(weights.size):
+        if weights[j] > 0.0:
+            jc = j
+            cum += weights[j]
+            if u < cum:
+                break
+    return jc
+
+
+@nb.njit(cache=True)
+def _count_jump(state, t_jump, burn_in, window, n_windows, counts, bath, kind, jc, record,
+                rec_t, rec_ch):
+    """Count a measured jump in its window and, if kept, append it to the records."""
+    w_idx = int((t_jump - burn_in) / window)
+    if w_idx >= n_windows:
+        w_idx = n_windows - 1
+    counts[w_idx, bath, kind] += 1
+    if record:
+        n_rec = int(state[5])
+        rec_t[n_rec] = t_jump
+        rec_ch[n_rec] = jc
+        state[5] = n_rec + 1
+
+
+@nb.njit(cache=True)
 def advance(
     state,
     kstate,
@@ -437,14 +466,7 @@ def advance(
             weights[j] = max(w, 0.0)
             total += weights[j]
         u01 = rng.random() * total
-        jc = -1
-        cum = 0.0
-        for j in range(n_ch):
-            if weights[j] > 0.0:
-                jc = j
-                cum += weights[j]
-                if u01 < cum:
-                    break
+        jc = _pick_channel(weights, u01)
         k2 = k + (1 if ch_kind[jc] == 1 else -1)
         d2 = dims[k2]
         for a in range(d2):
@@ -467,15 +489,8 @@ def advance(
         state[0] = t_jump
         state[4] = -1.0
         if t_jump >= burn_in:
-            w_idx = int((t_jump - burn_in) / window)
-            if w_idx >= n_windows:
-                w_idx = n_windows - 1
-            counts[w_idx, ch_bath[jc], ch_kind[jc]] += 1
-            if record:
-                n_rec = int(state[5])
-                rec_t[n_rec] = t_jump
-                rec_ch[n_rec] = jc
-                state[5] = n_rec + 1
+            _count_jump(state, t_jump, burn_in, window, n_windows, counts, ch_bath[jc],
+                        ch_kind[jc], jc, record, rec_t, rec_ch)
 
 
 # ---------------------------------------------------------------------------- large sectors
@@ -704,14 +719,7 @@ def advance_large(
             weights[j] = w
             total += w
         u01 = rng.random() * total
-        jc = -1
-        cum = 0.0
-        for j in range(n_ch):
-            if weights[j] > 0.0:
-                jc = j
-                cum += weights[j]
-                if u01 < cum:
-                    break
+        jc = _pick_channel(weights, u01)
         k2 = k + (1 if ch_kind[jc] == 1 else -1)
         d2 = dims[k2]
         q = jc * K + k
@@ -729,12 +737,5 @@ def advance_large(
         state[0] = t_jump
         state[4] = -1.0
         if t_jump >= burn_in:
-            w_idx = int((t_jump - burn_in) / window)
-            if w_idx >= n_windows:
-                w_idx = n_windows - 1
-            counts[w_idx, ch_bath[jc], ch_kind[jc]] += 1
-            if record:
-                n_rec = int(state[5])
-                rec_t[n_rec] = t_jump
-                rec_ch[n_rec] = jc
-                state[5] = n_rec + 1
+            _count_jump(state, t_jump, burn_in, window, n_windows, counts, ch_bath[jc],
+                        ch_kind[jc], jc, record, rec_t, rec_ch)
