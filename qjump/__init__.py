@@ -11,11 +11,11 @@ counting_statistics(model, bath)  exact full counting statistics
 
 __version__ = "0.1.0"
 
-from .exact import NonUniqueSteadyStateError, SteadyState, exact, steady_state  # noqa: E402
 from .fcs import counting_statistics  # noqa: E402
 from .model import PaperModel  # noqa: E402
 from .results import Result  # noqa: E402
 from .simulate import TrajectoryResult, simulate  # noqa: E402
+from .steady import NonUniqueSteadyStateError, SteadyState, exact, steady_state  # noqa: E402
 
 __all__ = [
     "NonUniqueSteadyStateError",

@@ -173,7 +173,7 @@ def _print_table(result, extra: dict[str, Any] | None = None) -> None:
 
 # ------------------------------------------------------------------ commands
 def cmd_exact(args: argparse.Namespace) -> int:
-    from .exact import exact
+    from .steady import exact
 
     result = exact(_model(args))
     if args.json:

@@ -31,7 +31,7 @@ its positive Perron eigenvector is a non-zero positive, block-diagonal eigenvect
 Cumulants come from Rayleigh-Schroedinger perturbation theory around ``s = 0`` with the
 right eigenvector ``rho`` (steady state), the left eigenvector ``1`` (trace) and the Drazin
 inverse ``G`` of ``L`` (``G L = L G = Q = 1 - |rho>><<1|``, ``G rho = 0``), applied by
-solving the bordered system of :mod:`qjump.exact`.  With ``L_n = d^n L/ds^n |_0 =
+solving the bordered system of :mod:`qjump.steady`.  With ``L_n = d^n L/ds^n |_0 =
 sum_k c_k^n J_k`` and ``<X> = Tr[X rho]``:
 
     k1 = <L_1>
@@ -56,16 +56,16 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import threadpool_limits
 
 from .dissipators import Channel
-from .exact import (
+from .liouvillian import BlockSpace
+from .model import PaperModel
+from .results import entropy_production
+from .steady import (
     ModelContext,
     SylvesterPreconditioner,
     _bordered,
     model_context,
     steady_state,
 )
-from .liouvillian import BlockSpace
-from .model import PaperModel
-from .results import entropy_production
 
 __all__ = [
     "CountingField",
@@ -285,9 +285,9 @@ def tilted_liouvillian(
 
 # ---------------------------------------------------------------------------- solvers
 class _ShiftedNoJumpInverse:
-    """``(L_0 - sigma)^{-1}`` from :class:`qjump.exact.SylvesterPreconditioner`.
+    """``(L_0 - sigma)^{-1}`` from :class:`qjump.steady.SylvesterPreconditioner`.
 
-    The preconditioner of :mod:`qjump.exact` diagonalises the no-jump part sector by sector
+    The preconditioner of :mod:`qjump.steady` diagonalises the no-jump part sector by sector
     (``H_eff,k = V D V^{-1}``, eigenvalues ``-i (D_a - conj(D_b))`` in the basis
     ``V E_ab V^dagger``).  This wrapper reuses that factorisation and applies the shifted
     inverse.  All decay rates are positive at ``T > 0``, so the eigenvalues have real part
@@ -564,7 +564,7 @@ def cumulants(
     * ``t_3 = Tr[V_3 rho] + Tr[V_2 r_1] + Tr[V_1 r_2]``,
 
     and the scaled cumulants are ``k_n = n! t_n``.  ``G`` is applied with one LU
-    factorisation of the bordered Liouvillian (see :mod:`qjump.exact`).
+    factorisation of the bordered Liouvillian (see :mod:`qjump.steady`).
 
     Parameters
     ----------
@@ -724,7 +724,7 @@ def tur_ratio(model: PaperModel, bath: str = "h") -> float:
     float
         ``nan`` when the current vanishes.
     """
-    from .exact import exact
+    from .steady import exact
 
     st = counting_statistics(model, bath)
     res = exact(model)

@@ -27,7 +27,7 @@ than :data:`MIN_TRAJECTORIES_SE` trajectories the standard errors are ``nan``.
 Finite-T bias: for a stationary start, ``Var(X_T) = D T + c + O(exp(-T/tau_relax))`` with
 ``c`` of order ``D tau_relax``, so ``k2(X)/T`` is biased by a relative amount of order
 ``tau_relax / T`` (likewise ``k3``).  For a non-stationary start the burn-in must also remove
-the transient.  Use ``T`` much longer than :func:`qjump.exact.relaxation_time` (com(1)
+the transient.  Use ``T`` much longer than :func:`qjump.steady.relaxation_time` (com(1)
 relaxes in ~372, com(2) in ~208 time units) and ``initial_state="steady"``.
 """
 

@@ -44,8 +44,8 @@ import numpy as np
 import scipy.linalg as la
 from scipy.optimize import brentq
 
-from .exact import model_context
 from .model import PaperModel
+from .steady import model_context
 
 __all__ = ["KRYLOV_TOL", "KrylovUnravelling", "krylov_unravelling", "run_trajectory_krylov"]
 

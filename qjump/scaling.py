@@ -1,6 +1,6 @@
 """Scaling study: currents and coherence quantities against N (``runs/scaling.toml``).
 
-Exact values (:func:`qjump.exact.exact`) are used where the block solver is cheap
+Exact values (:func:`qjump.steady.exact`) are used where the block solver is cheap
 (``N <= N_exact``); beyond that, quantum-jump trajectories started in the ground state with
 a burn-in.  Trajectory estimates come straight from :func:`qjump.trajectory.run_trajectory`
 (not :func:`qjump.simulate.simulate`, whose default burn-in needs the exact relaxation time,
@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .exact import exact, model_context
 from .model import PaperModel
+from .steady import exact, model_context
 from .trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 from .unravel import unravelling
 

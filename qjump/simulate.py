@@ -34,10 +34,10 @@ import numpy as np
 import pandas as pd
 
 from .backends import run_tasks
-from .exact import model_context, order_values, relaxation_time
 from .model import PaperModel
 from .records import record_frame, window_frame
 from .results import Result
+from .steady import model_context, order_values, relaxation_time
 from .tasks import MemoryStore, Task, TaskStore
 from .trajectory import INITIAL_STATES, TrajectoryOutput, TrajectorySpec, run_trajectory
 
@@ -47,6 +47,8 @@ __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
 BURN_IN_RELAXATION_TIMES = 5.0
 #: A burn-in shorter than this many relaxation times is flagged.
 SHORT_BURN_IN = 3.0
+#: Largest N for which the relaxation time (default burn-in, short burn-in flag) is computed.
+MAX_N_RELAXATION = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,12 +91,23 @@ def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float
     """Default burn-in and the relaxation time it is based on.
 
     ``steady`` starts need none.  Otherwise ``5 / gap`` of the exact Liouvillian (physics
-    notes §7: about 1900 for com(1) at the paper's parameters).
+    notes §7: about 1900 for com(1) at the paper's parameters), available up to
+    ``N = MAX_N_RELAXATION``; beyond, the burn-in must be given.
     """
-    tau = relaxation_time(model)
     if initial_state == "steady":
-        return 0.0, tau
+        return 0.0, None
+    if not _relaxation_time_affordable(model):
+        raise ValueError(
+            f"burn_in: no default for N={model.N}: the relaxation time that sets it needs an "
+            f"exact spectral computation (feasible up to N={MAX_N_RELAXATION}); give burn_in "
+            "explicitly"
+        )
+    tau = relaxation_time(model)
     return float(BURN_IN_RELAXATION_TIMES * tau), tau
+
+
+def _relaxation_time_affordable(model: PaperModel) -> bool:
+    return model.N <= MAX_N_RELAXATION
 
 
 def _check_int(name: str, value: Any, minimum: int, allow_negative_jobs: bool = False) -> int:
@@ -154,7 +167,8 @@ def make_spec(
             )
     else:
         burn_in = _check_time("burn_in", burn_in, positive=False)
-        tau = relaxation_time(model) if initial_state != "steady" else None
+        check = initial_state != "steady" and _relaxation_time_affordable(model)
+        tau = relaxation_time(model) if check else None
     if not t_final > burn_in:
         raise ValueError(f"t_final: must be > burn_in ({burn_in:g}), got {t_final:g}")
     info["relaxation_time"] = tau

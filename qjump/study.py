@@ -298,7 +298,7 @@ def exact_task(model: dict, grid: list[float]) -> tuple[dict[str, pd.DataFrame],
     meta : dict
         Empty.
     """
-    from .exact import exact
+    from .steady import exact
 
     rows = []
     for x in grid:
@@ -359,7 +359,7 @@ def optimum_task(model: dict, window: list[float]) -> tuple[dict[str, pd.DataFra
     """
     from scipy.optimize import minimize_scalar
 
-    from .exact import exact
+    from .steady import exact
 
     def neg_power(x: float) -> float:
         return float(exact(PaperModel(**model, omega_h=float(x)))["W"])  # W < 0 in the engine
@@ -421,7 +421,7 @@ def table1_task(
     meta : dict
         Empty.
     """
-    from .exact import steady_state
+    from .steady import steady_state
 
     rows = []
     for s in scenarios:
@@ -481,8 +481,8 @@ def point_budgets(config: StudyConfig, scenario: Mapping) -> list[float]:
     target = tr.get("target_rel_se")
     if target is None:
         return [float(tr["t_total"]) * scenario["t_scale"]] * len(grid)
-    from .exact import exact
     from .fcs import counting_statistics
+    from .steady import exact
 
     models = [config.model_for(scenario, x) for x in grid]
     vals = [exact(m) for m in models]

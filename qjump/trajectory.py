@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 
-from .exact import steady_state
 from .model import PaperModel
+from .steady import steady_state
 from .unravel import (
     LargeUnravelling,
     Unravelling,
@@ -99,7 +99,7 @@ class TrajectoryOutput:
 def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Generator):
     """Sector and computational-basis vector (within the sector) of the initial state."""
     un = unravelling(model)
-    from .exact import model_context
+    from .steady import model_context
 
     spins = model_context(model).ops.spins
     if spec.initial_state == "steady":

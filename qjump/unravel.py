@@ -52,8 +52,8 @@ import functools
 import numba as nb
 import numpy as np
 
-from .exact import model_context
 from .model import PaperModel
+from .steady import model_context
 
 __all__ = ["LargeUnravelling", "Unravelling", "unravelling"]
 

@@ -12,9 +12,9 @@ import scipy.linalg as la
 
 import qjump
 from qjump import unravel
-from qjump.exact import model_context, steady_state
 from qjump.liouvillian import full_liouvillian
 from qjump.simulate import simulate
+from qjump.steady import model_context, steady_state
 from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 SCENARIOS = [

@@ -148,7 +148,7 @@ def test_report_redraws_without_recomputing(quick_run, tmp_path, monkeypatch):
 
     import qjump.simulate  # noqa: F401  (registers the module)
 
-    exact_mod = sys.modules["qjump.exact"]  # `qjump.exact` is shadowed by the function
+    exact_mod = sys.modules["qjump.steady"]
     monkeypatch.setattr(exact_mod, "steady_state", forbidden)
     monkeypatch.setattr(exact_mod, "exact", forbidden)
     monkeypatch.setattr(sys.modules["qjump.simulate"], "simulate", forbidden)

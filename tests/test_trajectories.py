@@ -13,8 +13,8 @@ import pytest
 from scipy import stats
 
 import qjump
-from qjump.exact import evolve, model_context
 from qjump.simulate import simulate
+from qjump.steady import evolve, model_context
 from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 SCENARIOS = [
@@ -210,3 +210,8 @@ def test_standard_error_of_heat_current_is_honest(dissipation, interaction, t_fi
     res = simulate(model, t_final=t_final, trajectories=40, seed=21, initial_state="steady")
     predicted = math.sqrt(D / res.info["simulated_time"])
     assert 0.5 < res.se["Q_h"] / predicted < 2.0, (res.se["Q_h"], predicted)
+
+
+def test_large_n_needs_an_explicit_burn_in():
+    with pytest.raises(ValueError, match="burn_in"):
+        simulate(qjump.PaperModel(N=5), t_final=10, trajectories=2)

@@ -1,4 +1,4 @@
-"""Exact steady state, relaxation time and exact steady-state quantities.
+"""Exact steady state, relaxation time and exact steady-state quantities (`qjump.exact`).
 
 The steady state solves ``L x = 0`` with ``Tr rho = 1`` in the block-diagonal space
 (:mod:`qjump.liouvillian`).  We solve the bordered system
