@@ -4,7 +4,7 @@ Every cell runs in its own subprocess with an address-space limit and a wall-clo
 (:mod:`cells`).  Model: common dissipation, pairwise interaction, omega_h = 1.5, default
 couplings ``g_n = 0.5 + 0.05 (n - 1)``, Omega = 0.1.
 
-* ``qjump-exact``: :func:`qjump.exact.steady_state` (dense / GMRES / matrix-free GMRES
+* ``qjump-exact``: :func:`qjump.steady.steady_state` (dense / GMRES / matrix-free GMRES
   with the block Gauss-Seidel preconditioner; residual and uniqueness check included).
 * ``qjump-trajectories``: one trajectory from the ground state over a per-N budget of
   simulated time (:data:`TRAJ_BUDGET`), reporting simulated time per wall second.
@@ -50,7 +50,7 @@ def _model(N: int):
 def qjump_exact_cell(N: int) -> dict:
     """Exact steady state by qjump's block solver; returns Q_h, residual and solver."""
     import qjump
-    from qjump.exact import model_context
+    from qjump.steady import model_context
 
     model = _model(N)
     res = qjump.exact(model)
