@@ -93,8 +93,8 @@ def main() -> None:
     scale = 0.1 if args.quick else 1.0
     rows = {}
     rows["qutip"] = qutip_throughput()
-    rows["qjump_1"] = qjump_throughput(1, 8, 1e6 * scale)
-    rows["qjump_2"] = qjump_throughput(2, 16, 1e6 * scale)
+    rows["qjump_1"] = qjump_throughput(1, 8, 2e6 * scale)
+    rows["qjump_2"] = qjump_throughput(2, 16, 2e6 * scale)
     rows["one_percent"] = time_to_one_percent()
     rows["memory"] = memory_run(1e8 * scale)
     q = rows["qutip"]["throughput"]

@@ -177,7 +177,7 @@ def run_trajectory(
         if large:
             status = advance_large(
                 state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
-                spec.sample_interval, un.dims, un.loff, un.moff, un.lam, un.V, un.Vinv, un.G,
+                spec.sample_interval, un.dims, un.loff, un.moff, un.lam, un.V, un.Vinv, un.G, un.S,
                 un.dark, un.ch_bath, un.ch_kind, un.valid, un.rp_off, un.rp, un.nz_off, un.ix,
                 un.val, un.sup_ptr, un.sup_a, un.sup_b, un.sup_energy, counts, edge_energy,
                 acc, rec_t, rec_ch,
@@ -185,7 +185,7 @@ def run_trajectory(
         else:
             status = advance(
                 state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
-                spec.sample_interval, un.dims, un.lam, un.V, un.G, un.dark, un.ch_bath,
+                spec.sample_interval, un.dims, un.lam, un.V, un.G, un.S, un.dark, un.ch_bath,
                 un.ch_kind, un.P, un.A, un.valid, un.sup_ptr, un.sup_a, un.sup_b,
                 un.sup_energy, counts, edge_energy, acc, rec_t, rec_ch,
             )

@@ -80,6 +80,7 @@ class Unravelling:
     V: np.ndarray  # (K, dmax, dmax)
     Vinv: np.ndarray  # (K, dmax, dmax)
     G: np.ndarray  # (K, dmax, dmax) Gram matrices V^dag V
+    S: np.ndarray  # (K, dmax, dmax) slope matrices i (conj(lam_a) - lam_b) G_ab
     dark: np.ndarray  # (K, dmax) bool: eigenvalue with zero decay
     ch_bath: np.ndarray  # (n_ch,) 0 = h, 1 = c
     ch_kind: np.ndarray  # (n_ch,) 0 = emission, 1 = absorption
@@ -119,6 +120,11 @@ def _support_arrays(ctx, dims):
     return sup_ptr, sup_a, sup_b, sup_energy, support
 
 
+def _slope_matrix(lam: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """``S_ab = i (conj(lambda_a) - lambda_b) G_ab``, so that ``n'(tau) = c^dag S c``."""
+    return 1j * (lam.conj()[:, None] - lam[None, :]) * gram
+
+
 @functools.lru_cache(maxsize=32)
 def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     """Build (and cache) the kernel arrays of ``model``.
@@ -147,6 +153,7 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     V = np.zeros((K, dmax, dmax), complex)
     Vinv = np.zeros((K, dmax, dmax), complex)
     G = np.zeros((K, dmax, dmax), complex)
+    S = np.zeros((K, dmax, dmax), complex)
     dark = np.zeros((K, dmax), bool)
     worst = 1.0
     Heff = ops.H_eff
@@ -164,11 +171,12 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
                 "parameters slightly (e.g. couplings g or Omega)"
             )
         # a real shift of a sector's spectrum is a global phase: it changes no norm and no
-        # |psi><psi|, and it keeps |lambda| small for the Taylor steps of the jump-time solve
+        # |psi><psi|, and it keeps the phases small
         lam[k, :d] = w - np.mean(w.real)
         V[k, :d, :d] = v
         Vinv[k, :d, :d] = np.linalg.inv(v)
         G[k, :d, :d] = v.conj().T @ v
+        S[k, :d, :d] = _slope_matrix(lam[k, :d], G[k, :d, :d])
         dark[k, :d] = w.imag > -1e-13 * rate_scale
     chans = ops.channels
     n_ch = len(chans)
@@ -197,6 +205,7 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
         V=V,
         Vinv=Vinv,
         G=G,
+        S=S,
         dark=dark,
         ch_bath=np.array([0 if c.bath == "h" else 1 for c in chans], np.int64),
         ch_kind=np.array([ABSORPTION if c.kind == "absorption" else EMISSION for c in chans],
@@ -227,18 +236,25 @@ def _propagate(phi, lam, d, tau, out):
 
 
 @nb.njit(cache=True)
-def _norm_and_slope(lam, G, d, cur):
-    """n and n' of the propagated coefficients ``cur`` (see module docstring)."""
+def _norm_and_slope(G, S, d, cur):
+    """``n = c^dag G c`` and ``n' = c^dag S c`` of the propagated coefficients ``c``.
+
+    ``S_ab = i (conj(lambda_a) - lambda_b) G_ab = -(V^dag Gamma V)_ab``; both matrices are
+    Hermitian, so only the upper triangle is summed.
+    """
     n = 0.0
     dn = 0.0
     for a in range(d):
-        u = 0j
-        for b in range(d):
-            u += G[a, b] * cur[b]
-        cw = np.conj(cur[a])
-        n += (cw * u).real
-        dn += (1j * np.conj(lam[a]) * cw * u).real
-    return n, 2.0 * dn
+        ca = cur[a]
+        sq = ca.real * ca.real + ca.imag * ca.imag
+        n += G[a, a].real * sq
+        dn += S[a, a].real * sq
+        cca = np.conj(ca)
+        for b in range(a + 1, d):
+            t = cca * cur[b]
+            n += 2.0 * (G[a, b] * t).real
+            dn += 2.0 * (S[a, b] * t).real
+    return n, dn
 
 
 @nb.njit(cache=True)
@@ -254,7 +270,7 @@ def _dark_norm(phi, G, dark, d):
 
 
 @nb.njit(cache=True)
-def _jump_delay(phi, lam, G, dark, d, r, work):
+def _jump_delay(phi, lam, G, S, dark, d, r, work):
     """Solve ``n(tau) = r`` (``n(0) = 1``) by safeguarded Newton on ``ln n``.
 
     Returns ``inf`` if the dark part keeps the norm above ``r``.  On return ``work`` holds
@@ -267,13 +283,13 @@ def _jump_delay(phi, lam, G, dark, d, r, work):
     if _dark_norm(phi, G, dark, d) >= r:
         return np.inf
     target = np.log(r)
-    _, rate = _norm_and_slope(lam, G, d, phi)
+    _, rate = _norm_and_slope(G, S, d, phi)
     rate = -rate
     tau = -target / rate if rate > 0.0 else 1.0
     lo, hi = 0.0, np.inf
     for _ in range(200):
         _propagate(phi, lam, d, tau, work)
-        n, dn = _norm_and_slope(lam, G, d, work)
+        n, dn = _norm_and_slope(G, S, d, work)
         if n <= 0.0:
             hi = tau
             tau = 0.5 * (lo + hi)
@@ -369,6 +385,7 @@ def advance(
     lam,
     V,
     G,
+    S,
     dark,
     ch_bath,
     ch_kind,
@@ -406,7 +423,7 @@ def advance(
         d = dims[k]
         tau = state[4]
         if tau < 0.0:
-            tau = _jump_delay(phi, lam[k], G[k], dark[k], d, rng.random(), work)
+            tau = _jump_delay(phi, lam[k], G[k], S[k], dark[k], d, rng.random(), work)
             state[4] = tau
             state[6] = tau
         else:
@@ -520,6 +537,7 @@ class LargeUnravelling:
     V: np.ndarray
     Vinv: np.ndarray
     G: np.ndarray
+    S: np.ndarray
     ch_bath: np.ndarray
     ch_kind: np.ndarray
     ch_site: np.ndarray
@@ -561,6 +579,7 @@ def _large_unravelling(model: PaperModel) -> LargeUnravelling:
     V = np.zeros(moff[-1], complex)
     Vinv = np.zeros(moff[-1], complex)
     G = np.zeros(moff[-1], complex)
+    S = np.zeros(moff[-1], complex)
     worst = 1.0
     rate_scale = max(float(np.abs(ops.decay.diagonal()).max()), 1e-300)
     for k in range(K):
@@ -578,7 +597,9 @@ def _large_unravelling(model: PaperModel) -> LargeUnravelling:
         dark[loff[k] : loff[k + 1]] = w.imag > -1e-13 * rate_scale
         V[moff[k] : moff[k + 1]] = v.ravel()
         Vinv[moff[k] : moff[k + 1]] = np.linalg.inv(v).ravel()
-        G[moff[k] : moff[k + 1]] = (v.conj().T @ v).ravel()
+        gram = v.conj().T @ v
+        G[moff[k] : moff[k + 1]] = gram.ravel()
+        S[moff[k] : moff[k + 1]] = _slope_matrix(lam[loff[k] : loff[k + 1]], gram).ravel()
     chans = ops.channels
     n_ch = len(chans)
     valid = np.zeros(n_ch * K, bool)
@@ -609,6 +630,7 @@ def _large_unravelling(model: PaperModel) -> LargeUnravelling:
     return LargeUnravelling(
         model=model, dims=dims, loff=loff, moff=moff, lam=lam, dark=dark, V=V, Vinv=Vinv,
         G=G,
+        S=S,
         ch_bath=np.array([0 if c.bath == "h" else 1 for c in chans], np.int64),
         ch_kind=np.array([ABSORPTION if c.kind == "absorption" else EMISSION for c in chans],
                          np.int64),
@@ -636,7 +658,7 @@ def _apply_jump(rp, rp0, ix, val, nz0, d_out, x, y):
 @nb.njit(cache=True)
 def advance_large(
     state, kstate, phi, rng, t_stop, burn_in, window, n_windows, sample_dt, dims, loff, moff,
-    lam, V, Vinv, G, dark, ch_bath, ch_kind, valid, rp_off, rp, nz_off, ix, val, sup_ptr,
+    lam, V, Vinv, G, S, dark, ch_bath, ch_kind, valid, rp_off, rp, nz_off, ix, val, sup_ptr,
     sup_a, sup_b, sup_energy, counts, edge_energy, acc, rec_t, rec_ch,
 ):
     """:func:`advance` for :class:`LargeUnravelling` arrays (same state layout)."""
@@ -657,7 +679,9 @@ def advance_large(
         Vk = V[moff[k] : moff[k] + d * d].reshape((d, d))
         tau = state[4]
         if tau < 0.0:
-            tau = _jump_delay(phi, lk, Gk, dark[loff[k] : loff[k] + d], d, rng.random(), work)
+            Sk = S[moff[k] : moff[k] + d * d].reshape((d, d))
+            tau = _jump_delay(phi, lk, Gk, Sk, dark[loff[k] : loff[k] + d], d, rng.random(),
+                              work)
             state[4] = tau
             state[6] = tau
         else:
