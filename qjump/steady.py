@@ -48,8 +48,6 @@ __all__ = [
 DENSE_LIMIT = 300
 #: Largest accepted residual ``||L x|| / ||x||`` of an iterative steady state.
 RESIDUAL_LIMIT = 1e-9
-#: Above this many unknowns (N >= 5) the block Gauss-Seidel preconditioner is used.
-LARGE_LIMIT = 100_000
 #: Above this many unknowns (N >= 6) the block Liouvillian is applied matrix-free.
 MATRIX_FREE_LIMIT = 1_000_000
 
@@ -73,7 +71,7 @@ class SteadyState:
         ``1/gap`` when the dense path computed the spectrum (else see
         :func:`relaxation_time`).
     method : str
-        ``"dense"``, ``"gmres"`` or (``N >= 5``) ``"gmres-gauss-seidel"``.
+        ``"dense"`` or ``"gmres"``.
     wall_time_s : float
     """
 
@@ -212,28 +210,8 @@ class SylvesterPreconditioner:
         return out
 
 
-def _gmres(ctx: ModelContext, position: int, rtol: float, x0: np.ndarray | None = None):
-    B = _bordered(ctx.liouvillian, ctx.space, position)
-    rhs = np.zeros(ctx.space.size, complex)
-    rhs[position] = 1.0
-    M = spla.LinearOperator(B.shape, matvec=SylvesterPreconditioner(ctx), dtype=complex)
-    # long restarts: the slow modes of collective dissipation need a few hundred iterations
-    restart = int(min(1000, max(50, 4e8 / (16 * ctx.space.size))))
-    x, _ = spla.gmres(B, rhs, x0=x0, M=M, rtol=rtol, atol=0.0, restart=restart, maxiter=20)
-    residual = np.linalg.norm(ctx.liouvillian @ x) / max(np.linalg.norm(x), 1e-300)
-    if not residual < RESIDUAL_LIMIT:
-        raise NonUniqueSteadyStateError(
-            _non_unique_message(
-                ctx.model,
-                f"the preconditioned GMRES solve of the bordered Liouvillian stalled at a "
-                f"residual of {residual:.2e}, which signals a (nearly) singular system",
-            )
-        )
-    return x
-
-
 class GaussSeidelPreconditioner:
-    """Block Gauss-Seidel preconditioner for large ``N``: ``(D + E)^-1``.
+    """Block Gauss-Seidel preconditioner of the iterative solve: ``(D + E)^-1``.
 
     ``D`` is the no-jump part (inverted exactly per sector by
     :class:`SylvesterPreconditioner`) and ``E`` the emission-type jump terms, which feed
@@ -264,9 +242,10 @@ class GaussSeidelPreconditioner:
         return out
 
 
-def _gmres_large(ctx: ModelContext, position: int, rtol: float, x0: np.ndarray | None = None):
-    """GMRES on the bordered system for ``N >= 5`` (Gauss-Seidel preconditioner; the
-    operator is matrix-free beyond :data:`MATRIX_FREE_LIMIT` unknowns)."""
+def _gmres(ctx: ModelContext, position: int, rtol: float, x0: np.ndarray | None = None):
+    """GMRES on the bordered system ``(L + e_p w^T) x = e_p``, right-preconditioned by
+    :class:`GaussSeidelPreconditioner`; the operator is matrix-free beyond
+    :data:`MATRIX_FREE_LIMIT` unknowns."""
     L = ctx.operator
     w = ctx.space.trace_vector
     n = ctx.space.size
@@ -301,17 +280,13 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
 
     Small systems (block space up to :data:`DENSE_LIMIT` unknowns, ``N <= 2``) use dense
     linear algebra and the full spectrum (uniqueness and relaxation time at once).  Larger
-    ones use GMRES on the bordered system, right-preconditioned by the exact inverse of the
-    no-jump part (:class:`SylvesterPreconditioner`); uniqueness is checked by a second solve
-    with another border from a random start, which agrees with the first only when the
-    kernel is one-dimensional.  The
-    residual ``||L x|| / ||x||`` is reported either way.
-
-    Beyond :data:`LARGE_LIMIT` unknowns (``N >= 5``) the preconditioner is the block
-    Gauss-Seidel :class:`GaussSeidelPreconditioner` (no-jump part plus emission feed) with long
-    GMRES restarts, and beyond :data:`MATRIX_FREE_LIMIT` (``N >= 6``) the block Liouvillian is
-    applied matrix-free (:class:`qjump.liouvillian.BlockLiouvillianOperator`), so memory stays
-    at a few hundred block vectors.
+    ones use GMRES with long restarts on the bordered system, right-preconditioned by the
+    block Gauss-Seidel :class:`GaussSeidelPreconditioner` (exact inverse of the no-jump part
+    plus the emission feed between sectors); beyond :data:`MATRIX_FREE_LIMIT` unknowns
+    (``N >= 6``) the block Liouvillian is applied matrix-free
+    (:class:`qjump.liouvillian.BlockLiouvillianOperator`).  Uniqueness is checked by a second
+    solve with another border from a random start, which agrees with the first only when the
+    kernel is one-dimensional.  The residual ``||L x|| / ||x||`` is reported either way.
 
     Parameters
     ----------
@@ -330,8 +305,7 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
     t0 = time.perf_counter()
     ctx = model_context(model)
     space = ctx.space
-    large = space.size > LARGE_LIMIT
-    L = ctx.operator if large else ctx.liouvillian
+    L = ctx.operator
     tau = None
     if space.size <= DENSE_LIMIT:
         scale = max(abs(L).max(), 1e-300)
@@ -348,14 +322,13 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
         tau = float(1.0 / rates.min()) if rates.size else math.inf
         method = "dense"
     else:
-        solve = _gmres_large if large else _gmres
-        x = solve(ctx, 0, rtol)
+        x = _gmres(ctx, 0, rtol)
         # a second solve from a random start: components along a second kernel vector, if
         # any, are left untouched by GMRES, so the two solutions then disagree
         rng = np.random.default_rng(12345)
         start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
         last = int(space.offsets[-1] - 1)  # the fully excited state
-        x2 = solve(ctx, last, rtol, x0=start / np.linalg.norm(start))
+        x2 = _gmres(ctx, last, rtol, x0=start / np.linalg.norm(start))
         x, x2 = x / (space.trace_vector @ x), x2 / (space.trace_vector @ x2)
         if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
             raise NonUniqueSteadyStateError(
@@ -363,7 +336,7 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
                     model, "solutions with different normalisation borders disagree"
                 )
             )
-        method = "gmres-gauss-seidel" if large else "gmres"
+        method = "gmres"
     x = x / (space.trace_vector @ x)
     blocks = [0.5 * (b + b.conj().T) for b in space.split(x)]  # remove round-off asymmetry
     x = space.join(blocks)
