@@ -77,6 +77,7 @@ import pandas as pd
 from . import __version__
 from .backends import run_tasks
 from .model import PaperModel
+from .observables import CURRENTS
 from .tasks import Payload, Task, TaskStore
 
 __all__ = [
@@ -93,21 +94,7 @@ __all__ = [
 ]
 
 #: Quantities kept in the results table (the paper's currents and coherence quantities).
-QUANTITIES = (
-    "Q_h",
-    "Q_c",
-    "W",
-    "Q_h_loc",
-    "Q_h_nonloc",
-    "Q_c_loc",
-    "Q_c_nonloc",
-    "W_loc",
-    "W_nonloc",
-    "C_loc",
-    "C_nonloc",
-    "C_nonloc_product",
-    "energy",
-)
+QUANTITIES = (*CURRENTS, "C_loc", "C_nonloc", "C_nonloc_product", "energy")
 
 #: Currents whose formulas Table I classifies.
 TABLE1_QUANTITIES = ("Q_h_loc", "Q_c_loc", "Q_h_nonloc", "Q_c_nonloc", "W_loc", "W_nonloc")

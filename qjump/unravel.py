@@ -342,6 +342,47 @@ def _observe(phi, lam, V, d, s, psi, sup_lo, sup_hi, sup_a, sup_b, acc, sup_ener
 
 
 @nb.njit(cache=True)
+def _observe_segment(state, t, t_end, phi, lam, V, d, burn_in, window, n_windows, sample_dt,
+                     psi, sup_lo, sup_hi, sup_a, sup_b, acc, sup_energy, edge_energy):
+    """All observations (window-edge energies, grid samples) in the no-jump segment
+    ``[t, t_end)``, in time order; advances the sample and edge counters in ``state``."""
+    while True:
+        t_sample = state[1]
+        e_idx = int(state[3])
+        t_edge = burn_in + e_idx * window if e_idx <= n_windows else np.inf
+        if t_edge <= t_sample and t_edge < t_end:
+            edge_energy[e_idx] = _observe(phi, lam, V, d, t_edge - t, psi, sup_lo, sup_hi,
+                                          sup_a, sup_b, acc, sup_energy, 1)
+            state[3] = e_idx + 1
+        elif t_sample < t_end:
+            _observe(phi, lam, V, d, t_sample - t, psi, sup_lo, sup_hi, sup_a, sup_b, acc,
+                     sup_energy, 0)
+            state[1] = t_sample + sample_dt
+            state[2] += 1.0
+        else:
+            return
+
+
+@nb.njit(cache=True)
+def _stop_in_segment(state, phi, lam, G, d, t, t_stop, tau):
+    """Stop at ``t_stop`` inside the no-jump segment that started at ``t``: move the reference
+    time there and renormalise, so that the pending jump keeps the same time (target
+    ``r' = r / n(s)``, ``s = t_stop - t``)."""
+    s = t_stop - t
+    _propagate(phi, lam, d, s, phi)
+    nrm = 0.0
+    for a in range(d):
+        u = 0j
+        for b in range(d):
+            u += G[a, b] * phi[b]
+        nrm += (np.conj(phi[a]) * u).real
+    for a in range(d):
+        phi[a] /= np.sqrt(nrm)
+    state[0] = t_stop
+    state[4] = tau - s if np.isfinite(tau) else np.inf
+
+
+@nb.njit(cache=True)
 def _pick_channel(weights, u):
     """Index ``j`` with ``sum_{i<j} w_i <= u < sum_{i<=j} w_i`` (last positive on round-off)."""
     jc = -1
@@ -430,41 +471,11 @@ def advance(
             state[6] = -1.0
         t_jump = t + tau
         t_end = min(t_jump, t_stop)
-        # observations inside the no-jump segment [t, t_end)
-        while True:
-            t_sample = state[1]
-            e_idx = int(state[3])
-            t_edge = burn_in + e_idx * window if e_idx <= n_windows else np.inf
-            if t_edge <= t_sample and t_edge < t_end:
-                edge_energy[e_idx] = _observe(
-                    phi, lam[k], V[k], d, t_edge - t, psi, sup_ptr[k], sup_ptr[k + 1],
-                    sup_a, sup_b, acc, sup_energy, 1,
-                )
-                state[3] = e_idx + 1
-            elif t_sample < t_end:
-                _observe(
-                    phi, lam[k], V[k], d, t_sample - t, psi, sup_ptr[k], sup_ptr[k + 1],
-                    sup_a, sup_b, acc, sup_energy, 0,
-                )
-                state[1] = t_sample + sample_dt
-                state[2] += 1.0
-            else:
-                break
+        _observe_segment(state, t, t_end, phi, lam[k], V[k], d, burn_in, window, n_windows,
+                         sample_dt, psi, sup_ptr[k], sup_ptr[k + 1], sup_a, sup_b, acc,
+                         sup_energy, edge_energy)
         if t_jump >= t_stop:
-            # stop inside the segment: move the reference time to t_stop
-            s = t_stop - t
-            _propagate(phi, lam[k], d, s, phi)
-            nrm = 0.0
-            for a in range(d):
-                u = 0j
-                for b in range(d):
-                    u += G[k, a, b] * phi[b]
-                nrm += (np.conj(phi[a]) * u).real
-            # rescale so that the pending target r' = r / n(s) keeps the same jump time
-            for a in range(d):
-                phi[a] /= np.sqrt(nrm)
-            state[0] = t_stop
-            state[4] = tau - s if np.isfinite(tau) else np.inf
+            _stop_in_segment(state, phi, lam[k], G[k], d, t, t_stop, tau)
             return 0
         if record and int(state[5]) >= rec_t.size and t_jump >= burn_in:
             return 1
@@ -688,38 +699,11 @@ def advance_large(
             state[6] = -1.0
         t_jump = t + tau
         t_end = min(t_jump, t_stop)
-        while True:
-            t_sample = state[1]
-            e_idx = int(state[3])
-            t_edge = burn_in + e_idx * window if e_idx <= n_windows else np.inf
-            if t_edge <= t_sample and t_edge < t_end:
-                edge_energy[e_idx] = _observe(
-                    phi, lk, Vk, d, t_edge - t, psi, sup_ptr[k], sup_ptr[k + 1],
-                    sup_a, sup_b, acc, sup_energy, 1,
-                )
-                state[3] = e_idx + 1
-            elif t_sample < t_end:
-                _observe(
-                    phi, lk, Vk, d, t_sample - t, psi, sup_ptr[k], sup_ptr[k + 1],
-                    sup_a, sup_b, acc, sup_energy, 0,
-                )
-                state[1] = t_sample + sample_dt
-                state[2] += 1.0
-            else:
-                break
+        _observe_segment(state, t, t_end, phi, lk, Vk, d, burn_in, window, n_windows,
+                         sample_dt, psi, sup_ptr[k], sup_ptr[k + 1], sup_a, sup_b, acc,
+                         sup_energy, edge_energy)
         if t_jump >= t_stop:
-            s = t_stop - t
-            _propagate(phi, lk, d, s, phi)
-            nrm = 0.0
-            for a in range(d):
-                u = 0j
-                for b in range(d):
-                    u += Gk[a, b] * phi[b]
-                nrm += (np.conj(phi[a]) * u).real
-            for a in range(d):
-                phi[a] /= np.sqrt(nrm)
-            state[0] = t_stop
-            state[4] = tau - s if np.isfinite(tau) else np.inf
+            _stop_in_segment(state, phi, lk, Gk, d, t, t_stop, tau)
             return 0
         if record and int(state[5]) >= rec_t.size and t_jump >= burn_in:
             return 1
