@@ -9,12 +9,13 @@ trajectory can be replayed alone with :func:`run_trajectory`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 
 import numpy as np
 
 from .model import PaperModel
-from .steady import steady_state
+from .steady import model_context, steady_state
 from .unravel import (
     LargeUnravelling,
     Unravelling,
@@ -99,8 +100,6 @@ class TrajectoryOutput:
 def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Generator):
     """Sector and computational-basis vector (within the sector) of the initial state."""
     un = unravelling(model)
-    from .steady import model_context
-
     spins = model_context(model).ops.spins
     if spec.initial_state == "steady":
         probs, states = _steady_eigenstates(model)
@@ -124,13 +123,10 @@ def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Gener
     return k, vec
 
 
-_STEADY_CACHE: dict[PaperModel, tuple] = {}
-
-
+@functools.lru_cache(maxsize=16)
 def _steady_eigenstates(model: PaperModel):
-    if model not in _STEADY_CACHE:
-        _STEADY_CACHE[model] = steady_state(model).eigenstates()
-    return _STEADY_CACHE[model]
+    """Eigen-decomposition of the exact steady state (computed once per model and process)."""
+    return steady_state(model).eigenstates()
 
 
 def run_trajectory(
