@@ -25,7 +25,6 @@ import dataclasses
 import functools
 import math
 
-import numpy as np
 import scipy.sparse as sp
 
 from .model import PaperModel
@@ -232,10 +231,6 @@ class ModelOperators:
     def H_eff(self) -> sp.csr_matrix:
         """Non-Hermitian no-jump generator ``H_eff = H_S + H_cas - (i/2) Gamma``."""
         return (self.H_total - 0.5j * self.decay).tocsr()
-
-    def sector_energies(self) -> np.ndarray:
-        """Diagonal of ``H0_h + H0_c`` (bare energies of the basis states)."""
-        return np.asarray((self.H0["h"] + self.H0["c"]).diagonal()).real
 
 
 def _lindblad_adjoint(X: sp.spmatrix, channels: list[Channel]) -> sp.csr_matrix:

@@ -73,10 +73,6 @@ class KrylovUnravelling:
     support: np.ndarray
     omega: np.ndarray
 
-    @property
-    def n_channels(self) -> int:
-        return int(self.ch_bath.size)
-
 
 @functools.lru_cache(maxsize=4)
 def krylov_unravelling(model: PaperModel) -> KrylovUnravelling:

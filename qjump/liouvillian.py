@@ -88,10 +88,6 @@ class BlockSpace:
             rho[np.ix_(s, s)] = blk
         return rho
 
-    def from_full(self, rho: np.ndarray) -> np.ndarray:
-        """Block vector of the diagonal blocks of a dense density matrix."""
-        return self.join([rho[np.ix_(s, s)] for s in self.spins.sectors])
-
 
 def block_liouvillian(model: PaperModel | ModelOperators) -> tuple[sp.csr_matrix, BlockSpace]:
     """Sparse Liouvillian restricted to the block-diagonal space.
@@ -214,9 +210,3 @@ class BlockLiouvillianOperator:
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         return self.matvec(x)
-
-    def as_linear_operator(self):
-        """:class:`scipy.sparse.linalg.LinearOperator` view."""
-        import scipy.sparse.linalg as spla
-
-        return spla.LinearOperator(self.shape, matvec=self.matvec, dtype=complex)

@@ -30,7 +30,6 @@ from .model import PaperModel
 
 __all__ = ["Result", "classify_regime", "entropy_production", "current_tolerance"]
 
-REGIMES = ("engine", "refrigerator", "accelerator", "none")
 
 
 def current_tolerance(model: PaperModel) -> float:

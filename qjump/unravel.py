@@ -96,10 +96,6 @@ class Unravelling:
     omega: np.ndarray  # (2,) omega_h, omega_c
     condition: float  # worst eigenbasis condition number
 
-    @property
-    def n_channels(self) -> int:
-        return int(self.ch_bath.size)
-
 
 def _support_arrays(ctx, dims):
     """Support of the quantity functionals grouped by sector (see :class:`Unravelling`)."""
@@ -565,10 +561,6 @@ class LargeUnravelling:
     support: np.ndarray
     omega: np.ndarray
     condition: float
-
-    @property
-    def n_channels(self) -> int:
-        return int(self.ch_bath.size)
 
     def sector(self, name: str, k: int) -> np.ndarray:
         """View of ``V``, ``Vinv`` or ``G`` (``d x d``) or ``lam`` of sector ``k``."""
