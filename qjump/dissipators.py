@@ -187,6 +187,28 @@ class ModelOperators:
         """Channels of the local dissipators ``D_loc`` (Eq. 10): the independent model's."""
         return self._channels(collective=False)
 
+    def jump_blocks(self):
+        """Sector blocks of the jump operators.
+
+        Yields
+        ------
+        j, channel, k, k2, block
+            For every channel ``j`` and sector ``k`` it connects: the non-zero block of
+            ``L_j`` mapping sector ``k`` to ``k2 = k + 1`` (absorption) or ``k - 1``
+            (emission), as CSR with explicit zeros removed and sorted indices.
+        """
+        K = self.spins.n_qubits + 1
+        for j, ch in enumerate(self.channels):
+            for k in range(K):
+                k2 = k + ch.quanta
+                if not 0 <= k2 < K:
+                    continue
+                block = self.spins.block(ch.operator, k2, k)
+                block.eliminate_zeros()
+                if block.nnz:
+                    block.sort_indices()
+                    yield j, ch, k, k2, block
+
     # ----------------------------------------------------------------- adjoint dissipators
     def adjoint(self, X: sp.spmatrix, bath: str, part: str = "total") -> sp.csr_matrix:
         """Heisenberg-picture dissipator ``D^dagger(X)`` of one bath.

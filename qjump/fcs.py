@@ -235,16 +235,13 @@ def liouvillian_parts(model: PaperModel) -> LiouvillianParts:
         eye = sp.identity(d, format="csr")
         diag.append(-1j * sp.kron(Hk, eye) + 1j * sp.kron(eye, Hk.conj()))
     no_jump = sp.block_diag(diag, format="csr", dtype=complex)
+    grids: list[list[list[sp.spmatrix | None]]] = [
+        [[None] * K for _ in range(K)] for _ in ops.channels
+    ]
+    for j, _, k, k2, Lb in ops.jump_blocks():
+        grids[j][k2][k] = sp.kron(Lb, Lb.conj())
     jumps = []
-    for ch in ops.channels:
-        grid: list[list[sp.spmatrix | None]] = [[None] * K for _ in range(K)]
-        for k in range(K):
-            k2 = k + ch.quanta
-            if not 0 <= k2 < K:
-                continue
-            Lb = spins.block(ch.operator, k2, k)
-            if Lb.nnz:
-                grid[k2][k] = sp.kron(Lb, Lb.conj())
+    for grid in grids:
         # bmat needs each block row/column sized: put explicit zero blocks on the diagonal
         for k, d in enumerate(space.dims):
             if grid[k][k] is None:

@@ -85,15 +85,8 @@ def krylov_unravelling(model: PaperModel) -> KrylovUnravelling:
     K = dims.size
     H = [spins.block(ops.H_eff, k, k).tocsr() for k in range(K)]
     jumps: list[list] = [[] for _ in range(K)]
-    for j, ch in enumerate(ops.channels):
-        shift = 1 if ch.kind == "absorption" else -1
-        for k in range(K):
-            k2 = k + shift
-            if 0 <= k2 < K:
-                Lb = spins.block(ch.operator, k2, k).tocsr()
-                Lb.eliminate_zeros()
-                if Lb.nnz:
-                    jumps[k].append((j, k2, Lb))
+    for j, _, k, k2, Lb in ops.jump_blocks():
+        jumps[k].append((j, k2, Lb))
     sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(ctx, dims)
     chans = ops.channels
     return KrylovUnravelling(

@@ -108,17 +108,9 @@ def block_liouvillian(model: PaperModel | ModelOperators) -> tuple[sp.csr_matrix
         Hk = spins.block(Heff, k, k)
         eye = sp.identity(d, format="csr")
         grid[k][k] = -1j * sp.kron(Hk, eye) + 1j * sp.kron(eye, Hk.conj())
-    for ch in ops.channels:
-        shift = 1 if ch.kind == "absorption" else -1
-        for k in range(K):
-            k2 = k + shift
-            if not 0 <= k2 < K:
-                continue
-            Lb = spins.block(ch.operator, k2, k)
-            if Lb.nnz == 0:
-                continue
-            term = sp.kron(Lb, Lb.conj())
-            grid[k2][k] = term if grid[k2][k] is None else grid[k2][k] + term
+    for _, _, k, k2, Lb in ops.jump_blocks():
+        term = sp.kron(Lb, Lb.conj())
+        grid[k2][k] = term if grid[k2][k] is None else grid[k2][k] + term
     L = sp.bmat(grid, format="csr", dtype=complex)
     return L, space
 
@@ -167,15 +159,8 @@ class BlockLiouvillianOperator:
         self.H = [spins.block(ops.H_eff, k, k).tocsr() for k in range(self.K)]
         #: ``jumps[k_out]``: list of ``(k_in, L_block)`` feeding block ``k_out``
         self.jumps: list[list[tuple[int, sp.csr_matrix]]] = [[] for _ in range(self.K)]
-        for ch in ops.channels:
-            shift = 1 if ch.kind == "absorption" else -1
-            for k in range(self.K):
-                k2 = k + shift
-                if 0 <= k2 < self.K:
-                    Lb = spins.block(ch.operator, k2, k).tocsr()
-                    Lb.eliminate_zeros()
-                    if Lb.nnz:
-                        self.jumps[k2].append((k, Lb))
+        for _, _, k, k2, Lb in ops.jump_blocks():
+            self.jumps[k2].append((k, Lb))
 
     def block(self, x: np.ndarray, k: int) -> np.ndarray:
         """Block ``k`` of a block vector as a ``d x d`` view."""

@@ -179,20 +179,12 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     P = np.zeros((n_ch, K, dmax, dmax), complex)
     A = np.zeros((n_ch, K, dmax, dmax), complex)
     valid = np.zeros((n_ch, K), bool)
-    for j, ch in enumerate(chans):
-        shift = 1 if ch.kind == "absorption" else -1
-        for k, d in enumerate(dims):
-            k2 = k + shift
-            if not 0 <= k2 < K:
-                continue
-            Lb = spins.block(ch.operator, k2, k).toarray()
-            if not np.any(Lb):
-                continue
-            d2 = dims[k2]
-            valid[j, k] = True
-            LV = Lb @ V[k, :d, :d]
-            P[j, k, :d, :d] = LV.conj().T @ LV
-            A[j, k, :d2, :d] = Vinv[k2, :d2, :d2] @ LV
+    for j, _, k, k2, block in ops.jump_blocks():
+        d, d2 = dims[k], dims[k2]
+        valid[j, k] = True
+        LV = block.toarray() @ V[k, :d, :d]
+        P[j, k, :d, :d] = LV.conj().T @ LV
+        A[j, k, :d2, :d] = Vinv[k2, :d2, :d2] @ LV
     sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(ctx, dims)
     return Unravelling(
         model=model,
@@ -610,25 +602,15 @@ def _large_unravelling(model: PaperModel) -> LargeUnravelling:
     nz_off = np.zeros(n_ch * K, np.int64)
     rps, ixs, vals = [], [], []
     n_rp = n_nz = 0
-    for j, ch in enumerate(chans):
-        shift = 1 if ch.kind == "absorption" else -1
-        for k in range(K):
-            k2 = k + shift
-            if not 0 <= k2 < K:
-                continue
-            Lb = spins.block(ch.operator, k2, k)
-            Lb.eliminate_zeros()
-            if Lb.nnz == 0:
-                continue
-            Lb.sort_indices()
-            valid[j * K + k] = True
-            rp_off[j * K + k] = n_rp
-            nz_off[j * K + k] = n_nz
-            rps.append(Lb.indptr.astype(np.int64))
-            ixs.append(Lb.indices.astype(np.int64))
-            vals.append(Lb.data.astype(complex))
-            n_rp += Lb.indptr.size
-            n_nz += Lb.nnz
+    for j, _, k, _, Lb in ops.jump_blocks():
+        valid[j * K + k] = True
+        rp_off[j * K + k] = n_rp
+        nz_off[j * K + k] = n_nz
+        rps.append(Lb.indptr.astype(np.int64))
+        ixs.append(Lb.indices.astype(np.int64))
+        vals.append(Lb.data.astype(complex))
+        n_rp += Lb.indptr.size
+        n_nz += Lb.nnz
     sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(ctx, dims)
     return LargeUnravelling(
         model=model, dims=dims, loff=loff, moff=moff, lam=lam, dark=dark, V=V, Vinv=Vinv,
