@@ -6,12 +6,12 @@ import io
 import json
 import os
 import signal
-import subprocess
 import sys
 import textwrap
 
 import pandas as pd
 import pytest
+from killing import run_until_killed
 
 from qjump.backends import echo_task, run_tasks
 from qjump.progress import Progress, format_duration
@@ -152,6 +152,7 @@ def test_corrupt_result_is_recomputed_and_reported(tmp_path, reference):
 KILL_SCRIPT = textwrap.dedent(
     """
     import json, os, signal, sys
+
     from qjump.backends import echo_task, run_tasks
     from qjump.tasks import Task, TaskStore
 
@@ -182,23 +183,10 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path, reference, k):
     args_list = task_args(sleep=0.05)
     tasks = make_tasks(args_list)
     directory = tmp_path / "killed"
-    out_path = tmp_path / "stdout.txt"
-    # Own session/process group: loky workers survive the SIGKILL of their parent (they
-    # only exit after loky's idle timeout), so they are reaped through the group below.
-    # Their inherited stdout is a file, not a pipe, so nothing waits on them.
-    with open(out_path, "w") as out_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", KILL_SCRIPT, str(directory), str(k), json.dumps(args_list)],
-            stdout=out_file, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            returncode = proc.wait(timeout=120)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    proc_stdout = out_path.read_text()
+    returncode, proc_stdout = run_until_killed(
+        [KILL_SCRIPT, str(directory), str(k), json.dumps(args_list)],
+        tmp_path / "stdout.txt", timeout=120,
+    )
     assert returncode == -signal.SIGKILL, proc_stdout
     survivors = proc_stdout.split()
     assert len(survivors) == k and "not killed" not in proc_stdout

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from paper_reference import PaperReference, bose
 
 import qjump
+from qjump.observables import CURRENTS
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -118,8 +119,7 @@ def test_equilibrium_gives_no_currents(m):
     m = m.replace(omega_c=m.omega_h, T_c=m.T_h)
     assume(m.dissipation != "common" or m.N == 1 or bose(m.omega_h, m.T_h) > 1e-4)
     r = qjump.exact(m)
-    for key in ("Q_h", "Q_c", "W", "Q_h_loc", "Q_h_nonloc", "Q_c_loc", "Q_c_nonloc",
-                "W_loc", "W_nonloc"):
+    for key in CURRENTS:
         assert abs(r[key]) <= 1e-12, key
     assert r.regime == "none"
 
@@ -131,8 +131,7 @@ def test_carnot_point_gives_no_currents(m):
     m = m.replace(T_c=m.T_h * m.omega_c / m.omega_h)
     assume(m.dissipation != "common" or m.N == 1 or bose(m.omega_h, m.T_h) > 1e-4)
     r = qjump.exact(m)
-    for key in ("Q_h", "Q_c", "W", "Q_h_loc", "Q_h_nonloc", "Q_c_loc", "Q_c_nonloc",
-                "W_loc", "W_nonloc"):
+    for key in CURRENTS:
         assert abs(r[key]) <= 1e-12, key
     assert r.regime == "none"
     # and the state is the closed form exp(-x N_total)/Z

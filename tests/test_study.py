@@ -4,10 +4,8 @@ SIGKILL, corruption recovery, configuration-sensitive keys, report re-drawing, d
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from killing import run_until_killed
 from pandas.testing import assert_frame_equal
 
 import qjump
@@ -182,21 +181,8 @@ KILL_SCRIPT = textwrap.dedent(
 def test_sigkill_then_resume_is_bit_identical(quick_run, tmp_path):
     k = 7
     out = tmp_path / "killed"
-    log = tmp_path / "stdout.txt"
-    # Own session: loky workers outlive a SIGKILLed parent (until their idle timeout), so
-    # the whole group is reaped below; their stdout is a file, so nothing waits on a pipe.
-    with open(log, "w") as fh:
-        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(CONFIG), str(out),
-                                 str(k)], stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            rc = proc.wait(timeout=300)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    text = log.read_text()
+    rc, text = run_until_killed([KILL_SCRIPT, str(CONFIG), str(out), str(k)],
+                                tmp_path / "stdout.txt", timeout=300)
     assert rc == -signal.SIGKILL, text
     survivors = text.split()
     assert len(survivors) == k and "not killed" not in text
