@@ -1,0 +1,2 @@
+"""Exact answers from the Liouvillian: steady state, counting statistics, dynamics, waiting
+times and noise spectra."""

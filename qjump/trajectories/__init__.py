@@ -1,0 +1,1 @@
+"""The quantum-jump engine and the estimates computed from its trajectories and jump records."""
