@@ -26,6 +26,18 @@ physics notes §6.  For ``omega -> inf`` the resolvent term vanishes like ``1/om
 bath ``b``.  For a single TLS with absorption and emission rates ``g+`` and ``g-`` (and
 ``G = g+ + g-``) the formula gives ``S(omega) = (2 g+ g- / G) omega^2 / (omega^2 + G^2)``.
 
+A periodogram of the counting record over windows of length ``T`` (what
+:mod:`qjump.trajectories.noise` computes) does not estimate ``S`` but its finite-window
+version ``S_T(omega) = int_{-T}^{T} F(tau) (1 - |tau|/T) exp(i omega tau) dtau``.  With
+``A = L + i omega`` on the range of ``Q``, ``int_0^T (1 - tau/T) exp(A tau) dtau =
+-A^-1 + A^-2 (exp(A T) - 1) / T``, so
+
+    S_T(omega) = Tr[J_nu2 rho] + 2 Re Tr[J_nu (-A^-1 + A^-2 (exp(A T) - 1)/T) Q J_nu rho].
+
+``S_T`` differs from ``S`` by terms of order ``S(inf) tau_c / T``: the continuous part of
+``F`` is of the size of the shot noise and has the opposite sign, so short windows bias the
+periodogram upwards at low frequency by far more than ``S(0)`` itself suggests.
+
 The heat carried by each quantum is ``omega_b``, so the heat noise is ``omega_b^2 S``.
 The resolvent is applied with one sparse LU factorisation of ``L + i omega + e_0 w^T`` per
 frequency (``w`` the trace functional): for traceless right-hand sides its solution is the
@@ -63,7 +75,9 @@ def shot_noise(model: PaperModel, bath: str = "h") -> float:
     return float(np.real(w @ ((J[f"{bath}+"] + J[f"{bath}-"]) @ rho)))
 
 
-def noise_spectrum(model: PaperModel, omega, bath: str = "h") -> pd.DataFrame:
+def noise_spectrum(
+    model: PaperModel, omega, bath: str = "h", *, window: float | None = None
+) -> pd.DataFrame:
     """Exact noise spectrum of the net quanta (and heat) taken from ``bath``.
 
     Parameters
@@ -72,6 +86,9 @@ def noise_spectrum(model: PaperModel, omega, bath: str = "h") -> pd.DataFrame:
     omega : float or array_like
         Angular frequencies ``>= 0`` (units of ``omega_c``).  ``S`` is even in ``omega``.
     bath : {"h", "c"}
+    window : float, optional
+        If given, return the finite-window spectrum ``S_T`` of the module docstring with
+        ``T = window``: the expectation of the trajectory periodogram with that window.
 
     Returns
     -------
@@ -82,6 +99,8 @@ def noise_spectrum(model: PaperModel, omega, bath: str = "h") -> pd.DataFrame:
     """
     _check_bath(bath)
     omega = check_omega(omega)
+    if window is not None and not (np.isfinite(window) and window > 0):
+        raise ValueError(f"window: must be finite and > 0, got {window!r}")
     ctx = model_context(model)
     space = ctx.space
     L = ctx.liouvillian
@@ -103,7 +122,11 @@ def noise_spectrum(model: PaperModel, omega, bath: str = "h") -> pd.DataFrame:
     for i, om in enumerate(omega):
         lu = spla.splu((L + 1j * om * eye + border).tocsc())
         y = lu.solve(x)
-        y = y - rho * (w @ y)
+        y = y - rho * (w @ y)  # A^-1 Q J_nu rho
+        if window is not None:
+            e = np.exp(1j * om * window) * spla.expm_multiply(L * window, x) - x
+            e = lu.solve(lu.solve(e))
+            y = y - (e - rho * (w @ e)) / window
         values[i] = shot - 2.0 * float(np.real(readout @ y))
     omega_b = model.bath(bath)[0]
     return pd.DataFrame(
