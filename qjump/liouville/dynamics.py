@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as la
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..frames import check_initial_state, check_times, dynamics_frame, quantity_order
 from ..model import PaperModel
 from ..steady import model_context, steady_state
 
-__all__ = ["evolve_states", "exact_dynamics", "initial_vector", "thermal_excitation"]
+__all__ = [
+    "DENSE_EXPM_LIMIT",
+    "evolve_states",
+    "exact_dynamics",
+    "initial_vector",
+    "propagate",
+    "thermal_excitation",
+]
+
+#: Up to this many block-space unknowns (N <= 2) ``exp(L t)`` is formed densely (scaling and
+#: squaring: cost grows like ``log(||L t||)``); above, ``expm_multiply`` is used (cost grows
+#: like ``||L t||``).
+DENSE_EXPM_LIMIT = 500
 
 
 def thermal_excitation(model: PaperModel) -> np.ndarray:
@@ -62,12 +76,18 @@ def initial_vector(model: PaperModel, initial_state: str) -> np.ndarray:
     return x
 
 
+def propagate(L: sp.spmatrix, x: np.ndarray, t: float) -> np.ndarray:
+    """``exp(L t) x`` for a block Liouvillian ``L`` and block vector(s) ``x`` (``t >= 0``)."""
+    if L.shape[0] <= DENSE_EXPM_LIMIT:
+        return la.expm(L.toarray() * t) @ x
+    return spla.expm_multiply(L * t, x)
+
+
 def evolve_states(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Exact block vectors ``rho(t)`` from ``x0`` at increasing ``times`` (``t >= 0``).
 
-    Each step ``rho(t_{j+1}) = exp(L (t_{j+1} - t_j)) rho(t_j)`` is one
-    ``scipy.sparse.linalg.expm_multiply`` with the cached block Liouvillian, so the times
-    need not be equally spaced.
+    Each step ``rho(t_{j+1}) = exp(L (t_{j+1} - t_j)) rho(t_j)`` is one :func:`propagate`
+    with the cached block Liouvillian, so the times need not be equally spaced.
 
     Returns
     -------
@@ -80,7 +100,7 @@ def evolve_states(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.nd
     t_prev = 0.0
     for j, t in enumerate(times):
         if t > t_prev:
-            x = spla.expm_multiply(L * (t - t_prev), x)
+            x = propagate(L, x, t - t_prev)
         out[j] = x
         t_prev = t
     return out

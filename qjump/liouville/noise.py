@@ -55,6 +55,7 @@ from ..fcs import BATHS
 from ..frames import NOISE_COLUMNS, check_omega
 from ..model import PaperModel
 from ..steady import model_context, steady_state
+from .dynamics import propagate
 from .waiting import event_superoperators
 
 __all__ = ["noise_spectrum", "shot_noise"]
@@ -118,13 +119,14 @@ def noise_spectrum(
         (w[cols].astype(complex), (np.zeros(cols.size, int), cols)), shape=(n, n)
     )
     eye = sp.identity(n, dtype=complex, format="csr")
+    decayed = None if window is None else propagate(L, x, window)  # exp(L T) Q J_nu rho
     values = np.empty(omega.size)
     for i, om in enumerate(omega):
         lu = spla.splu((L + 1j * om * eye + border).tocsc())
         y = lu.solve(x)
         y = y - rho * (w @ y)  # A^-1 Q J_nu rho
         if window is not None:
-            e = np.exp(1j * om * window) * spla.expm_multiply(L * window, x) - x
+            e = np.exp(1j * om * window) * decayed - x
             e = lu.solve(lu.solve(e))
             y = y - (e - rho * (w @ e)) / window
         values[i] = shot - 2.0 * float(np.real(readout @ y))
