@@ -79,21 +79,32 @@ def relaxation_figure(
                     colour = INTERACTION_COLOURS[inter]
                     e = exact[(exact["scenario"] == label) & (exact["quantity"] == q)]
                     e = e[e["time"] > 0]
-                    ax.plot(e["time"], e["value"], color=colour, lw=1.3,
-                            label=f"{label} exact")
+                    ax.plot(e["time"], e["value"], color=colour, lw=1.3, label=f"{label} exact")
                     if trajectories is not None:
-                        r = trajectories[(trajectories["scenario"] == label)
-                                         & (trajectories["quantity"] == q)]
+                        r = trajectories[
+                            (trajectories["scenario"] == label) & (trajectories["quantity"] == q)
+                        ]
                         r = r[r["time"] > 0]
                         if len(r):
-                            ax.fill_between(r["time"], r["value"] - 2 * r["se"],
-                                            r["value"] + 2 * r["se"], color=colour, alpha=0.25,
-                                            lw=0, label=f"{label} trajectories (mean ± 2 SE)")
+                            ax.fill_between(
+                                r["time"],
+                                r["value"] - 2 * r["se"],
+                                r["value"] + 2 * r["se"],
+                                color=colour,
+                                alpha=0.25,
+                                lw=0,
+                                label=f"{label} trajectories (mean ± 2 SE)",
+                            )
                     if steady is not None:
                         s = steady[(steady["scenario"] == label) & (steady["quantity"] == q)]
                         if len(s):
-                            ax.axhline(float(s["value"].iloc[0]), color=colour, ls=":", lw=1,
-                                       label=f"{label} steady state")
+                            ax.axhline(
+                                float(s["value"].iloc[0]),
+                                color=colour,
+                                ls=":",
+                                lw=1,
+                                label=f"{label} steady state",
+                            )
                 ax.set_xscale("log")
                 ax.set_ylabel(LABELS.get(q, q))
                 if row == 0:
@@ -138,17 +149,25 @@ def waiting_time_figure(
             d, inter = _parse(label)
             ax = axes[DISSIPATIONS.index(d), int(inter) - 1]
             for i, (a, b) in enumerate(pairs):
-                e = exact[(exact["scenario"] == label) & (exact["from"] == a)
-                          & (exact["to"] == b)]
-                ax.plot(e["tau"], e["density"], color=colours[i], lw=1.2,
-                        label=f"{a} → {b} exact")
+                e = exact[(exact["scenario"] == label) & (exact["from"] == a) & (exact["to"] == b)]
+                ax.plot(e["tau"], e["density"], color=colours[i], lw=1.2, label=f"{a} → {b} exact")
                 if trajectories is not None:
-                    r = trajectories[(trajectories["scenario"] == label)
-                                     & (trajectories["from"] == a) & (trajectories["to"] == b)]
+                    r = trajectories[
+                        (trajectories["scenario"] == label)
+                        & (trajectories["from"] == a)
+                        & (trajectories["to"] == b)
+                    ]
                     r = r[r["density"] > 0]
-                    ax.errorbar(r["tau"], r["density"], yerr=r["density_se"], fmt="o", ms=2.5,
-                                color=colours[i], elinewidth=0.8,
-                                label=f"{a} → {b} trajectories (± 1 SE)")
+                    ax.errorbar(
+                        r["tau"],
+                        r["density"],
+                        yerr=r["density_se"],
+                        fmt="o",
+                        ms=2.5,
+                        color=colours[i],
+                        elinewidth=0.8,
+                        label=f"{a} → {b} trajectories (± 1 SE)",
+                    )
             ax.set_yscale("log")
             ax.set_title(f"{label}: {DISSIPATION_NAMES[d]}, {INTERACTION_NAMES[inter]}")
             ax.set_ylabel(r"$w_{AB}(\tau)$ ($\omega_c$)")
@@ -196,24 +215,42 @@ def noise_figure(
             colour = INTERACTION_COLOURS[inter]
             e = exact[exact["scenario"] == label]
             e = e[e["omega"] > 0]
-            ax.plot(e["omega"], e["quanta_noise"], color=colour, lw=1.3,
-                    label=f"{label} exact S(ω)")
+            ax.plot(
+                e["omega"], e["quanta_noise"], color=colour, lw=1.3, label=f"{label} exact S(ω)"
+            )
             if windowed is not None:
                 w = windowed[(windowed["scenario"] == label) & (windowed["omega"] > 0)]
-                ax.plot(w["omega"], w["quanta_noise"], color=colour, lw=1, ls="--",
-                        label=f"{label} exact, finite window")
+                ax.plot(
+                    w["omega"],
+                    w["quanta_noise"],
+                    color=colour,
+                    lw=1,
+                    ls="--",
+                    label=f"{label} exact, finite window",
+                )
             if trajectories is not None:
-                r = trajectories[(trajectories["scenario"] == label)
-                                 & (trajectories["omega"] > 0)]
-                ax.errorbar(r["omega"], r["quanta_noise"], yerr=r["quanta_noise_se"], fmt="o",
-                            ms=3, color=colour, elinewidth=0.8,
-                            label=f"{label} trajectories (± 1 SE)")
+                r = trajectories[(trajectories["scenario"] == label) & (trajectories["omega"] > 0)]
+                ax.errorbar(
+                    r["omega"],
+                    r["quanta_noise"],
+                    yerr=r["quanta_noise_se"],
+                    fmt="o",
+                    ms=3,
+                    color=colour,
+                    elinewidth=0.8,
+                    label=f"{label} trajectories (± 1 SE)",
+                )
             if diffusion is not None:
                 s0 = diffusion[diffusion["scenario"] == label]
                 if len(s0):
-                    ax.plot([float(np.min(e["omega"]))], [float(s0["quanta_diffusion"].iloc[0])],
-                            marker="<", color=colour, ls="none",
-                            label=f"{label} S(0) = quanta_diffusion")
+                    ax.plot(
+                        [float(np.min(e["omega"]))],
+                        [float(s0["quanta_diffusion"].iloc[0])],
+                        marker="<",
+                        color=colour,
+                        ls="none",
+                        label=f"{label} S(0) = quanta_diffusion",
+                    )
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_title(f"{DISSIPATION_NAMES[d]} dissipation")

@@ -86,8 +86,16 @@ def test_bad_omega(omega):
 # ------------------------------------------------------------------ trajectories
 @functools.lru_cache(maxsize=4)
 def steady_run(model: qjump.PaperModel, trajectories: int, t_final: float, seed: int):
-    return qjump.simulate(model, t_final=t_final, trajectories=trajectories, burn_in=0,
-                          initial_state="steady", seed=seed, records=True, progress=False)
+    return qjump.simulate(
+        model,
+        t_final=t_final,
+        trajectories=trajectories,
+        burn_in=0,
+        initial_state="steady",
+        seed=seed,
+        records=True,
+        progress=False,
+    )
 
 
 def assert_periodogram_agrees(model, run, omega, window, bath="h", k=4.0):
@@ -111,8 +119,7 @@ def test_trajectory_periodogram_paper_models(dissipation):
     model = paper_model(dissipation, "pairwise", 1.5)
     run = steady_run(model, 64, 20000.0, 5)
     for bath in ("h", "c"):
-        assert_periodogram_agrees(model, run, [0.0, 0.02, 0.1, 0.5, 2.0], window=400.0,
-                                  bath=bath)
+        assert_periodogram_agrees(model, run, [0.0, 0.02, 0.1, 0.5, 2.0], window=400.0, bath=bath)
 
 
 # ------------------------------------------------------------------ CLI
@@ -127,20 +134,46 @@ def test_cli_noise_json(capsys):
 
 
 def test_cli_noise_with_trajectories(capsys):
-    code = main(["noise", "--N", "1", "--Omega", "0", "--omega", "0,1", "--trajectories", "4",
-                 "--t-final", "400", "--window", "40", "--seed", "2", "--json"])
+    code = main(
+        [
+            "noise",
+            "--N",
+            "1",
+            "--Omega",
+            "0",
+            "--omega",
+            "0,1",
+            "--trajectories",
+            "4",
+            "--t-final",
+            "400",
+            "--window",
+            "40",
+            "--seed",
+            "2",
+            "--json",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0
-    for key in ("quanta_noise_traj", "quanta_noise_traj_se", "heat_noise_traj",
-                "heat_noise_traj_se", "quanta_noise_window"):
+    for key in (
+        "quanta_noise_traj",
+        "quanta_noise_traj_se",
+        "heat_noise_traj",
+        "heat_noise_traj_se",
+        "quanta_noise_window",
+    ):
         assert len(out[key]) == 2
 
 
-@pytest.mark.parametrize(("argv", "flag"), [
-    (["--omega", "0,-0.5"], "--omega"),
-    (["--omega", "-1"], "--omega"),
-    (["--omega", "0.1", "--trajectories", "2"], "--t-final"),
-])
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--omega", "0,-0.5"], "--omega"),
+        (["--omega", "-1"], "--omega"),
+        (["--omega", "0.1", "--trajectories", "2"], "--t-final"),
+    ],
+)
 def test_cli_noise_bad_input(capsys, argv, flag):
     code = main(["noise", *argv])
     err = capsys.readouterr().err.strip()
