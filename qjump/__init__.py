@@ -7,15 +7,22 @@ exact(model)          exact steady-state quantities (a Result)
 steady_state(model)   the exact steady state itself
 simulate(model, ...)  quantum-jump trajectory estimates (a TrajectoryResult)
 counting_statistics(model, bath)  exact full counting statistics
+dynamics(model, times, ...)  every linear quantity at given times, from trajectories
 """
 
 __version__ = "0.1.0"
 
-from .fcs import counting_statistics  # noqa: E402
+from .liouville.fcs import counting_statistics  # noqa: E402
+from .liouville.steady import (  # noqa: E402
+    NonUniqueSteadyStateError,
+    SteadyState,
+    exact,
+    steady_state,
+)
 from .model import PaperModel  # noqa: E402
 from .results import Result  # noqa: E402
-from .simulate import TrajectoryResult, simulate  # noqa: E402
-from .steady import NonUniqueSteadyStateError, SteadyState, exact, steady_state  # noqa: E402
+from .trajectories.dynamics import dynamics  # noqa: E402
+from .trajectories.ensemble import TrajectoryResult, simulate  # noqa: E402
 
 __all__ = [
     "NonUniqueSteadyStateError",
@@ -25,6 +32,7 @@ __all__ = [
     "TrajectoryResult",
     "__version__",
     "counting_statistics",
+    "dynamics",
     "exact",
     "simulate",
     "steady_state",

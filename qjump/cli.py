@@ -3,7 +3,7 @@
 ``qjump exact``     exact steady state (:func:`qjump.exact`)
 ``qjump simulate``  quantum-jump trajectories (:func:`qjump.simulate`)
 ``qjump fcs``       exact full counting statistics (:func:`qjump.counting_statistics`)
-``qjump run``       a study described by a TOML file (:func:`qjump.study.run_study`)
+``qjump run``       a study described by a TOML file (:func:`qjump.studies.runner.run_study`)
 ``qjump report``    re-draw a study's figures and report from stored results
 ``qjump dynamics``  relaxation from a preparation, exact and from trajectories
 ``qjump waiting-times``  delays between consecutive jumps, exact and from trajectories
@@ -177,7 +177,7 @@ def _print_table(result, extra: dict[str, Any] | None = None) -> None:
 
 # ------------------------------------------------------------------ commands
 def cmd_exact(args: argparse.Namespace) -> int:
-    from .steady import exact
+    from .liouville.steady import exact
 
     result = exact(_model(args))
     if args.json:
@@ -188,7 +188,7 @@ def cmd_exact(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import simulate
+    from .trajectories.ensemble import simulate
 
     model = _model(args)
     if args.trajectories is not None and args.trajectories < 1:
@@ -216,7 +216,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_fcs(args: argparse.Namespace) -> int:
-    from .fcs import counting_statistics
+    from .liouville.fcs import counting_statistics
 
     stats = counting_statistics(_model(args), bath=args.bath, scgf_grid=args.scgf)
     d = stats.to_dict()
@@ -234,7 +234,7 @@ def cmd_fcs(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .study import run_study
+    from .studies.runner import run_study
 
     run_study(
         args.config,
@@ -249,7 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .study import report_study
+    from .studies.runner import report_study
 
     report_study(args.directory)
     return 0
@@ -309,7 +309,7 @@ def _check_trajectories(args: argparse.Namespace) -> int:
 
 
 def _records_run(model: PaperModel, args: argparse.Namespace):
-    from .simulate import simulate
+    from .trajectories.ensemble import simulate
 
     return simulate(
         model,

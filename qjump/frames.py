@@ -5,7 +5,7 @@ answer share one column layout and one row order, so ``traj["value"] - exact["va
 compares them.  Exact frames carry zero standard errors.
 
 Dynamics (:data:`DYNAMICS_COLUMNS`), one row per time and linear quantity, ordered by time
-then by the quantity order of :class:`qjump.observables.QuantitySet`:
+then by the quantity order of :class:`qjump.system.quantities.QuantitySet`:
 
 ============  ==============================================================================
 ``time``      time since the preparation, in ``1/omega_c``
@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .observables import CURRENTS
+from .system.quantities import CURRENTS
 
 __all__ = [
     "DENSITY_COLUMNS",

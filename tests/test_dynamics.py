@@ -12,7 +12,8 @@ import qjump
 from qjump.cli import main
 from qjump.frames import DYNAMICS_COLUMNS
 from qjump.liouville.dynamics import exact_dynamics, initial_vector, thermal_excitation
-from qjump.steady import model_context
+from qjump.liouville.steady import relaxation_time
+from qjump.system.context import model_system
 
 
 def wide(frame):
@@ -55,7 +56,7 @@ def test_thermal_start_of_uncoupled_tls_is_stationary():
 def test_thermal_initial_state_is_a_product_state():
     model = paper_model("common", "pairwise", 1.5)
     x = initial_vector(model, "thermal")
-    ctx = model_context(model)
+    ctx = model_system(model)
     assert ctx.space.trace_vector @ x == pytest.approx(1.0, abs=1e-14)
     values = ctx.quantities.evaluate(x)
     p = thermal_excitation(model)
@@ -67,7 +68,7 @@ def test_thermal_initial_state_is_a_product_state():
 @pytest.mark.parametrize(("dissipation", "interaction"), SCENARIOS, ids=SCENARIO_IDS)
 def test_long_time_limit_is_the_steady_state(dissipation, interaction):
     model = paper_model(dissipation, interaction, 1.5)
-    tau = qjump.steady.relaxation_time(model)
+    tau = relaxation_time(model)
     ss = qjump.exact(model)
     for start in ("ground", "thermal"):
         frame = exact_dynamics(model, [0.5 * tau, 40 * tau], initial_state=start)
@@ -100,7 +101,7 @@ def test_frame_shape():
     assert list(frame.columns) == DYNAMICS_COLUMNS
     names = list(dict.fromkeys(frame["quantity"]))
     assert names[:3] == ["Q_h", "Q_c", "W"]
-    assert set(names) == set(model_context(model).quantities.names)
+    assert set(names) == set(model_system(model).quantities.names)
     assert (frame["se"] == 0).all()
 
 

@@ -14,7 +14,7 @@ import qjump
 from qjump.cli import main
 from qjump.frames import EVENTS
 from qjump.liouville.waiting import event_rates, waiting_time_densities, waiting_times
-from qjump.steady import model_context
+from qjump.system.context import model_system
 from qjump.trajectories import waiting as traj_waiting
 
 
@@ -106,7 +106,7 @@ def test_exact_identities(dissipation, interaction):
     rates = event_rates(model)
     ss = qjump.steady_state(model)
     assert sum(rates.values()) == pytest.approx(
-        ss.expect(model_context(model).ops.decay).real, rel=1e-10
+        ss.expect(model_system(model).ops.decay).real, rel=1e-10
     )
     # stationary point process: the mean interval between consecutive jumps is 1/rate
     mean_wait = sum(

@@ -14,7 +14,9 @@ import scipy.sparse.linalg as spla
 
 from ..frames import check_initial_state, check_times, dynamics_frame, quantity_order
 from ..model import PaperModel
-from ..steady import model_context, steady_state
+from ..system.context import model_system
+from .liouvillian import liouvillian
+from .steady import steady_state
 
 __all__ = [
     "DENSE_EXPM_LIMIT",
@@ -58,8 +60,8 @@ def initial_vector(model: PaperModel, initial_state: str) -> np.ndarray:
         Complex block vector with unit trace.
     """
     initial_state = check_initial_state(initial_state)
-    ctx = model_context(model)
-    space, spins = ctx.space, ctx.ops.spins
+    system = model_system(model)
+    space, spins = system.space, system.spins
     if initial_state == "steady":
         return steady_state(model).vector.astype(complex)
     x = np.zeros(space.size, complex)
@@ -94,7 +96,7 @@ def evolve_states(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.nd
     ndarray, shape (len(times), len(x0))
     """
     times = check_times(times)
-    L = model_context(model).liouvillian
+    L = liouvillian(model)
     out = np.empty((times.size, x0.size), complex)
     x = np.asarray(x0, dtype=complex)
     t_prev = 0.0
@@ -110,7 +112,7 @@ def exact_dynamics(model: PaperModel, times, *, initial_state: str = "thermal") 
     """Every linear quantity of :func:`qjump.exact` at the given times, exactly.
 
     The value of quantity ``q`` at time ``t`` is ``Tr[X_q rho(t)]`` with the operators of
-    :class:`qjump.observables.QuantitySet`.  The currents are the instantaneous expectation
+    :class:`qjump.system.quantities.QuantitySet`.  The currents are the instantaneous expectation
     values of the paper's current operators (e.g. ``Q_i = Tr[H0_i D_i(rho(t))]``, Eqs. 22-26,
     and ``W = sum_i Tr[H_I D_i(rho(t))]``, Eqs. 19-21), positive into the system, in units
     of ``omega_c^2``.  Only at long times do they obey the steady-state first law: while the
@@ -133,7 +135,7 @@ def exact_dynamics(model: PaperModel, times, *, initial_state: str = "thermal") 
     """
     times = check_times(times)
     x0 = initial_vector(model, initial_state)
-    q = model_context(model).quantities
+    q = model_system(model).quantities
     states = evolve_states(model, x0, times)
     values = np.real(states @ q.functionals.T.toarray())  # (times, quantities)
     names = q.names

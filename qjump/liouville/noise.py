@@ -51,11 +51,14 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..fcs import BATHS
 from ..frames import NOISE_COLUMNS, check_omega
 from ..model import PaperModel
-from ..steady import model_context, steady_state
+from ..system.context import model_system
 from .dynamics import propagate
+from .fcs import BATHS
+from .linalg import bordered_matrix
+from .liouvillian import liouvillian
+from .steady import steady_state
 from .waiting import event_superoperators
 
 __all__ = ["noise_spectrum", "shot_noise"]
@@ -72,7 +75,7 @@ def shot_noise(model: PaperModel, bath: str = "h") -> float:
     _check_bath(bath)
     J = event_superoperators(model)
     rho = steady_state(model).vector
-    w = model_context(model).space.trace_vector
+    w = model_system(model).space.trace_vector
     return float(np.real(w @ ((J[f"{bath}+"] + J[f"{bath}-"]) @ rho)))
 
 
@@ -102,9 +105,8 @@ def noise_spectrum(
     omega = check_omega(omega)
     if window is not None and not (np.isfinite(window) and window > 0):
         raise ValueError(f"window: must be finite and > 0, got {window!r}")
-    ctx = model_context(model)
-    space = ctx.space
-    L = ctx.liouvillian
+    space = model_system(model).space
+    L = liouvillian(model)
     J = event_superoperators(model)
     J_nu = (J[f"{bath}+"] - J[f"{bath}-"]).tocsr()
     rho = steady_state(model).vector.astype(complex)
@@ -113,16 +115,12 @@ def noise_spectrum(
     x = J_nu @ rho
     x = x - rho * (w @ x)  # Q J_nu rho
     readout = J_nu.T @ w  # Tr[J_nu .]
-    n = space.size
-    cols = np.flatnonzero(w)
-    border = sp.csr_matrix(
-        (w[cols].astype(complex), (np.zeros(cols.size, int), cols)), shape=(n, n)
-    )
-    eye = sp.identity(n, dtype=complex, format="csr")
+    B = bordered_matrix(L, space)  # L + e_0 w^T
+    eye = sp.identity(space.size, dtype=complex, format="csc")
     decayed = None if window is None else propagate(L, x, window)  # exp(L T) Q J_nu rho
     values = np.empty(omega.size)
     for i, om in enumerate(omega):
-        lu = spla.splu((L + 1j * om * eye + border).tocsc())
+        lu = spla.splu((B + 1j * om * eye).tocsc())
         y = lu.solve(x)
         y = y - rho * (w @ y)  # A^-1 Q J_nu rho
         if window is not None:

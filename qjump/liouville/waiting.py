@@ -18,7 +18,7 @@ Integrating over ``tau`` (``L0`` is stable when no state is dark to every channe
 
 and ``sum_B P(B|A) = 1`` because ``Tr[(L0 + sum_B J_B) X] = 0`` for every ``X``.  ``L0`` is
 block diagonal in the excitation number; every function of it is applied sector by sector in
-the eigenbasis of ``H_eff`` that :class:`qjump.steady.SylvesterPreconditioner` computes.
+the eigenbasis of ``H_eff`` that :class:`qjump.liouville.linalg.SylvesterPreconditioner` computes.
 Times are in ``1/omega_c``.
 """
 
@@ -30,10 +30,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..fcs import liouvillian_parts
 from ..frames import DENSITY_COLUMNS, EVENTS, WAITING_COLUMNS, check_events, event_type
 from ..model import PaperModel
-from ..steady import SylvesterPreconditioner, model_context, steady_state
+from ..system.context import model_system
+from .fcs import liouvillian_parts
+from .linalg import SylvesterPreconditioner
+from .steady import steady_state
 
 __all__ = [
     "NoJumpFunctions",
@@ -49,7 +51,7 @@ def event_superoperators(model: PaperModel) -> dict[str, sp.csr_matrix]:
 
     ``J_A rho = sum_k L_k rho L_k^dagger`` over the channels of bath ``A[0]`` and direction
     ``A[1]`` (``+`` absorption, ``-`` emission), built from the sector blocks of the jump
-    operators (:meth:`qjump.dissipators.ModelOperators.jump_blocks`).  An event type without
+    operators (:meth:`qjump.system.operators.ModelOperators.jump_blocks`).  An event type without
     channels (zero rate, e.g. absorption from a bath at ``T = 0``) maps to the zero matrix.
     """
     parts = liouvillian_parts(model)
@@ -64,7 +66,7 @@ def event_superoperators(model: PaperModel) -> dict[str, sp.csr_matrix]:
 def event_rates(model: PaperModel) -> dict[str, float]:
     """Steady-state rate ``Tr[J_A rho]`` of each event type (jumps per unit time)."""
     rho = steady_state(model).vector
-    w = model_context(model).space.trace_vector
+    w = model_system(model).space.trace_vector
     return {e: float(np.real(w @ (J @ rho))) for e, J in event_superoperators(model).items()}
 
 
@@ -74,7 +76,7 @@ class NoJumpFunctions:
     In sector ``k``, ``H_eff = V diag(lambda) V^-1`` and ``L0 (V E_ab V^dagger) =
     mu_ab V E_ab V^dagger`` with ``mu_ab = -i (lambda_a - conj(lambda_b))``, so ``f(L0) Y =
     V (f(mu) * (V^-1 Y V^-dagger)) V^dagger``.  The factorisation is the one of
-    :class:`qjump.steady.SylvesterPreconditioner`.
+    :class:`qjump.liouville.linalg.SylvesterPreconditioner`.
 
     Raises
     ------
@@ -84,10 +86,10 @@ class NoJumpFunctions:
     """
 
     def __init__(self, model: PaperModel) -> None:
-        ctx = model_context(model)
-        self.space = ctx.space
-        pre = SylvesterPreconditioner(ctx)
-        spins, H_eff = ctx.ops.spins, ctx.ops.H_eff
+        system = model_system(model)
+        self.space = system.space
+        pre = SylvesterPreconditioner(system)
+        spins, H_eff = system.spins, system.ops.H_eff
         self.parts = []
         for k, (V, Vi, _) in enumerate(pre.parts):
             lam = np.diag(Vi @ spins.block(H_eff, k, k).toarray() @ V)
@@ -117,7 +119,7 @@ class _Setup:
     def __init__(self, model: PaperModel) -> None:
         J = event_superoperators(model)
         rho = steady_state(model).vector.astype(complex)
-        w = model_context(model).space.trace_vector
+        w = model_system(model).space.trace_vector
         self.f = NoJumpFunctions(model)
         self.rates = {e: float(np.real(w @ (J[e] @ rho))) for e in EVENTS}
         self.after = {e: J[e] @ rho / self.rates[e] for e in EVENTS if self.rates[e] > 0}

@@ -1,1 +1,1 @@
-"""The quantum-jump engine and the estimates computed from its trajectories and jump records."""
+"""Quantum-jump trajectories: the jump engine, ensembles of trajectories and their estimates."""

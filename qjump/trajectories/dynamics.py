@@ -4,7 +4,7 @@ Owns :func:`dynamics`: the conditional expectation values ``<psi(t)|X_q|psi(t)>/
 of each trajectory at explicit times, averaged over trajectories with standard errors.
 
 Each trajectory is replayed from its own seed up to each requested time in turn with the
-public one-trajectory API (:func:`qjump.trajectory.run_trajectory`): the jump times and
+public one-trajectory API (:func:`qjump.trajectories.trajectory.run_trajectory`): the jump times and
 channels depend only on the seed, not on where a run stops, so the runs of one trajectory
 follow the same path and the observation at ``t_j`` is one sample taken at
 ``t_j + OBSERVATION_OFFSET``.  The cost per trajectory is ``sum_j t_j``.
@@ -21,9 +21,9 @@ from threadpoolctl import threadpool_limits
 
 from ..frames import check_initial_state, check_times, dynamics_frame, quantity_order
 from ..model import PaperModel
-from ..steady import model_context
-from ..trajectory import TrajectorySpec, run_trajectory
-from ..unravel import unravelling
+from ..system.context import model_system
+from .kernel import unravelling
+from .trajectory import TrajectorySpec, run_trajectory
 
 __all__ = ["OBSERVATION_OFFSET", "dynamics", "observe_trajectory"]
 
@@ -40,9 +40,9 @@ def observe_trajectory(
     Returns
     -------
     ndarray, shape (len(times), n_quantities)
-        Columns in the order of :attr:`qjump.observables.QuantitySet.names`.
+        Columns in the order of :attr:`qjump.system.quantities.QuantitySet.names`.
     """
-    q = model_context(model).quantities
+    q = model_system(model).quantities
     order = np.searchsorted(q.support, unravelling(model).support)
     out = np.empty((len(times), len(q.names)))
     for j, t in enumerate(times):
@@ -119,7 +119,7 @@ def dynamics(
     M = int(trajectories)
     seeds = np.random.SeedSequence(int(seed)).spawn(M)
     batches = np.array_split(np.arange(M), min(M, 64))
-    model_context(model)  # build the cached operators before the workers copy the model
+    model_system(model)  # build the cached operators before the workers copy the model
     if n_jobs == 1:
         parts = [_batch(model, times, initial_state, [seeds[i] for i in b]) for b in batches]
     else:
@@ -129,6 +129,6 @@ def dynamics(
     values = np.concatenate(parts)  # (M, times, quantities)
     mean = values.mean(axis=0)
     se = values.std(axis=0, ddof=1) / math.sqrt(M)
-    names = model_context(model).quantities.names
+    names = model_system(model).quantities.names
     order = [names.index(n) for n in quantity_order(names)]
     return dynamics_frame(times, [names[i] for i in order], mean[:, order], se[:, order])

@@ -47,7 +47,7 @@ def periodograms(
     Parameters
     ----------
     records : pandas.DataFrame
-        Jump records (schema in :mod:`qjump.records`) covering ``[t_start, t_end]``.
+        Jump records (schema in :mod:`qjump.trajectories.records`) covering ``[t_start, t_end]``.
     omega : array_like
         Angular frequencies ``>= 0``.
     bath : {"h", "c"}

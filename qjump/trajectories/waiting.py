@@ -46,7 +46,7 @@ def jump_pairs(source) -> pd.DataFrame:
     ----------
     source : TrajectoryResult or pandas.DataFrame
         A result of ``simulate(..., records=True)`` or its ``records`` frame (schema in
-        :mod:`qjump.records`).
+        :mod:`qjump.trajectories.records`).
 
     Returns
     -------
