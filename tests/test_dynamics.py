@@ -155,3 +155,84 @@ def test_cli_dynamics_bad_input(capsys, argv, flag):
     assert code == 2
     assert len(err.splitlines()) == 1
     assert flag in err
+
+
+# ------------------------------------------------------------------ trajectories
+def assert_dynamics_agree(est, ref, k=4.0):
+    assert list(est.columns) == DYNAMICS_COLUMNS
+    assert est[["time", "quantity"]].equals(ref[["time", "quantity"]])
+    diff = (est["value"] - ref["value"]).abs()
+    # deterministic entries (t = 0 from a basis state, quantities that vanish identically)
+    # have se ~ 0; the observation is taken OBSERVATION_OFFSET after t
+    bad = diff > k * est["se"] + 1e-8
+    assert not bad.any(), est.assign(exact=ref["value"])[bad].to_string()
+
+
+def test_trajectory_dynamics_independent():
+    model = paper_model("independent", "pairwise", 1.5)
+    t = [0.0, 0.5, 2.0, 8.0]
+    est = qjump.dynamics(model, t, initial_state="ground", trajectories=200, seed=4)
+    assert_dynamics_agree(est, exact_dynamics(model, t, initial_state="ground"))
+
+
+def test_trajectory_dynamics_thermal_start():
+    model = paper_model("cascaded", "all-to-all", 1.5)
+    t = [0.0, 1.0, 30.0]
+    est = qjump.dynamics(model, t, initial_state="thermal", trajectories=300, seed=1)
+    assert_dynamics_agree(est, exact_dynamics(model, t, initial_state="thermal"))
+
+
+@pytest.mark.slow
+def test_trajectory_dynamics_independent_of_n_jobs():
+    model = paper_model("cascaded", "all-to-all", 1.5)
+    t = [0.0, 1.0, 30.0]
+    a = qjump.dynamics(model, t, trajectories=6, seed=9, n_jobs=1)
+    b = qjump.dynamics(model, t, trajectories=6, seed=9, n_jobs=2)
+    assert a.equals(b)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", ["ground", "thermal", "steady"])
+def test_trajectory_dynamics_common_slow_mode(start):
+    """com(1) relaxes over ~372: the trajectory mean follows the exact slow tail."""
+    model = paper_model("common", "all-to-all", 1.5)
+    t = [0.0, 3.0, 30.0, 150.0, 600.0]
+    est = qjump.dynamics(model, t, initial_state=start, trajectories=1500, seed=2)
+    assert_dynamics_agree(est, exact_dynamics(model, t, initial_state=start))
+
+
+@pytest.mark.parametrize(
+    ("kw", "name"),
+    [
+        ({"trajectories": 1}, "trajectories"),
+        ({"seed": -1}, "seed"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"initial_state": "hot"}, "initial_state"),
+    ],
+)
+def test_trajectory_dynamics_bad_input(kw, name):
+    with pytest.raises(ValueError, match=name):
+        qjump.dynamics(qjump.PaperModel(), [1.0], **kw)
+
+
+def test_cli_dynamics_with_trajectories(capsys):
+    code = main(
+        [
+            "dynamics",
+            "--initial-state",
+            "ground",
+            "--times",
+            "0,5",
+            "--trajectories",
+            "8",
+            "--seed",
+            "3",
+            "--json",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for q in ("Q_h", "W", "energy", "pop_c2"):
+        assert len(out[q]) == len(out[f"{q}_se"]) == len(out[f"{q}_exact"]) == 2
+    ref = qjump.dynamics(qjump.PaperModel(), [0, 5], initial_state="ground", trajectories=8, seed=3)
+    np.testing.assert_allclose(out["Q_h"], ref[ref["quantity"] == "Q_h"]["value"])
