@@ -16,6 +16,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 __all__ = ["noise_figure", "relaxation_figure", "waiting_time_figure"]
 
@@ -38,6 +40,13 @@ LABELS = {
 def _parse(label: str) -> tuple[str, str]:
     """``"com(2)"`` -> ``("com", "2")``."""
     return label[:3], label[4]
+
+
+def _interaction_handles() -> list:
+    return [
+        Line2D([], [], color=c, lw=2, label=f"interaction {INTERACTION_NAMES[i]}")
+        for i, c in INTERACTION_COLOURS.items()
+    ]
 
 
 def relaxation_figure(
@@ -67,11 +76,12 @@ def relaxation_figure(
         Log time axis (``t > 0`` only).
     """
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(10, 2.6 * len(quantities) + 0.6), layout="constrained")
+        fig = Figure(figsize=(10, 2.6 * len(quantities) + 1.0), layout="constrained")
         axes = fig.subplots(len(quantities), 3, squeeze=False, sharex=True)
         for col, diss in enumerate(DISSIPATIONS):
             for row, q in enumerate(quantities):
                 ax = axes[row, col]
+                lo, hi = np.inf, -np.inf
                 for label in sorted(set(exact["scenario"])):
                     d, inter = _parse(label)
                     if d != diss:
@@ -80,6 +90,7 @@ def relaxation_figure(
                     e = exact[(exact["scenario"] == label) & (exact["quantity"] == q)]
                     e = e[e["time"] > 0]
                     ax.plot(e["time"], e["value"], color=colour, lw=1.3, label=f"{label} exact")
+                    lo, hi = min(lo, e["value"].min()), max(hi, e["value"].max())
                     if trajectories is not None:
                         r = trajectories[
                             (trajectories["scenario"] == label) & (trajectories["quantity"] == q)
@@ -111,7 +122,16 @@ def relaxation_figure(
                     ax.set_title(f"{DISSIPATION_NAMES[diss]} dissipation")
                 if row == len(quantities) - 1:
                     ax.set_xlabel(r"time $t$ ($1/\omega_c$)")
-                ax.legend(loc="best")
+                if np.isfinite(lo) and hi > lo:
+                    pad = 0.3 * (hi - lo)
+                    ax.set_ylim(lo - pad, hi + pad)
+        handles = [
+            *_interaction_handles(),
+            Line2D([], [], color="k", lw=1.3, label="exact (Liouvillian)"),
+            Patch(color="k", alpha=0.25, label="trajectories: mean ± 2 SE (clipped to the axes)"),
+            Line2D([], [], color="k", ls=":", lw=1, label="steady state"),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncol=5)
         if title:
             fig.suptitle(title)
     return fig
@@ -143,7 +163,7 @@ def waiting_time_figure(
     """
     colours = matplotlib.colormaps["tab10"].colors
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(9, 9), layout="constrained")
+        fig = Figure(figsize=(9, 9.5), layout="constrained")
         axes = fig.subplots(3, 2, squeeze=False, sharex=True)
         for label in sorted(set(exact["scenario"])):
             d, inter = _parse(label)
@@ -172,7 +192,23 @@ def waiting_time_figure(
             ax.set_title(f"{label}: {DISSIPATION_NAMES[d]}, {INTERACTION_NAMES[inter]}")
             ax.set_ylabel(r"$w_{AB}(\tau)$ ($\omega_c$)")
             ax.set_xlabel(r"delay $\tau$ to the next jump ($1/\omega_c$)")
-            ax.legend(loc="upper right", ncol=2)
+        handles = [
+            Line2D([], [], color=colours[i], lw=2, label=f"{a} → {b}")
+            for i, (a, b) in enumerate(pairs)
+        ]
+        handles += [
+            Line2D([], [], color="k", lw=1.2, label="exact (Liouvillian)"),
+            Line2D(
+                [],
+                [],
+                color="k",
+                marker="o",
+                ms=3,
+                ls="none",
+                label="trajectories: histogram ± 1 SE",
+            ),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncol=6)
         if title:
             fig.suptitle(title)
     return fig
@@ -207,7 +243,7 @@ def noise_figure(
         One panel per dissipation model, log frequency and noise axes.
     """
     with matplotlib.rc_context(STYLE):
-        fig = Figure(figsize=(10, 3.4), layout="constrained")
+        fig = Figure(figsize=(10, 4.2), layout="constrained")
         axes = fig.subplots(1, 3, squeeze=False)[0]
         for label in sorted(set(exact["scenario"])):
             d, inter = _parse(label)
@@ -256,7 +292,36 @@ def noise_figure(
             ax.set_title(f"{DISSIPATION_NAMES[d]} dissipation")
             ax.set_xlabel(r"angular frequency $\omega$ ($\omega_c$)")
             ax.set_ylabel(r"$S(\omega)$ of hot-bath quanta ($\omega_c$)")
-            ax.legend(loc="upper left")
+        handles = [
+            *_interaction_handles(),
+            Line2D([], [], color="k", lw=1.3, label="exact S(ω)"),
+            Line2D(
+                [],
+                [],
+                color="k",
+                lw=1,
+                ls="--",
+                label="exact, finite window (what the periodogram estimates)",
+            ),
+            Line2D(
+                [],
+                [],
+                color="k",
+                marker="o",
+                ms=3,
+                ls="none",
+                label="trajectories: periodogram ± 1 SE",
+            ),
+            Line2D(
+                [],
+                [],
+                color="k",
+                marker="<",
+                ls="none",
+                label="S(0) = quanta_diffusion (counting statistics)",
+            ),
+        ]
+        fig.legend(handles=handles, loc="outside lower center", ncol=3)
         if title:
             fig.suptitle(title)
     return fig

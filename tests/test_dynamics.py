@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import SCENARIO_IDS, SCENARIOS, paper_model
 
@@ -236,3 +237,35 @@ def test_cli_dynamics_with_trajectories(capsys):
         assert len(out[q]) == len(out[f"{q}_se"]) == len(out[f"{q}_exact"]) == 2
     ref = qjump.dynamics(qjump.PaperModel(), [0, 5], initial_state="ground", trajectories=8, seed=3)
     np.testing.assert_allclose(out["Q_h"], ref[ref["quantity"] == "Q_h"]["value"])
+
+
+def test_figures_draw(tmp_path):
+    """The three figures draw from exact frames alone and leave matplotlib's state alone."""
+    import matplotlib
+    from qjump.analysis.dynamics import noise_figure, relaxation_figure, waiting_time_figure
+
+    from qjump.liouville.noise import noise_spectrum
+    from qjump.liouville.waiting import waiting_time_densities
+
+    before = dict(matplotlib.rcParams)
+    models = [paper_model(d, i, 1.5) for d, i in SCENARIOS[:3]]
+    dyn = [
+        exact_dynamics(m, [0.0, 0.5, 5.0], initial_state="ground").assign(scenario=m.label)
+        for m in models
+    ]
+    dens = [waiting_time_densities(m, tau=[0.0, 1.0, 2.0]).assign(scenario=m.label) for m in models]
+    noise = [noise_spectrum(m, [0.0, 0.1, 1.0]).assign(scenario=m.label) for m in models]
+    figs = [
+        relaxation_figure(pd_concat(dyn), quantities=("Q_h",), title="t"),
+        waiting_time_figure(pd_concat(dens)),
+        noise_figure(pd_concat(noise), windowed=pd_concat(noise)),
+    ]
+    for i, fig in enumerate(figs):
+        assert fig.legends
+        fig.savefig(tmp_path / f"f{i}.png")
+        assert (tmp_path / f"f{i}.png").stat().st_size > 0
+    assert dict(matplotlib.rcParams) == before
+
+
+def pd_concat(frames):
+    return pd.concat(frames, ignore_index=True)
