@@ -271,3 +271,10 @@ def test_cli_waiting_times_bad_input(capsys, argv, flag):
     assert code == 2
     assert len(err.splitlines()) == 1
     assert flag in err
+
+
+def test_state_that_never_jumps_is_reported():
+    """Both baths at T = 0: the ground state never jumps, so waiting times are not finite."""
+    model = qjump.PaperModel(dissipation="independent", T_h=0.0, T_c=0.0)
+    with pytest.raises(ValueError, match="never jumps"):
+        waiting_times(model)
