@@ -203,7 +203,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
         save=args.save,
     )
-    extra = result.cumulants()  # hot-bath scaled cumulants with standard errors
+    stats = result.counting_statistics("h")  # hot-bath scaled cumulants with SEs
+    extra = {k: v for k, v in stats.to_dict().items() if k.split("_")[0] in ("quanta", "heat")}
     if args.json:
         _print_json({**result.to_dict(), **extra})
     else:
