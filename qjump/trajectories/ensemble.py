@@ -24,7 +24,6 @@ import dataclasses
 import json
 import math
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -324,8 +323,8 @@ def simulate(
     records : bool
         Keep the raw jump records (memory grows with the number of jumps).
     progress : bool, optional
-        Progress bar on stderr; default on for runs with more than one batch when stderr is a
-        terminal.
+        Progress bar (tqdm, on a terminal or in a notebook) and notes on stderr; default on
+        for runs with more than one batch.
     save : path, optional
         Directory for the run's Parquet summaries and metadata (:func:`write_run`).  Each
         finished batch of trajectories is stored atomically under ``save/batches`` as it
@@ -361,7 +360,7 @@ def simulate(
                                label=f"trajectories {ids[0]}-{ids[-1]}"))
     store = MemoryStore() if save is None else TaskStore(Path(save) / "batches")
     if progress is None:
-        progress = len(tasks) > 1 and sys.stderr.isatty()
+        progress = len(tasks) > 1
     payloads = run_tasks(
         tasks,
         store,
