@@ -58,16 +58,6 @@ def _execute(
     return key, dict(frames), meta
 
 
-def _import_distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "backend='dask' needs the 'distributed' package: pip install 'qjump[dask]'"
-        ) from exc
-    return distributed
-
-
 def _iter_results(
     tasks: list[Task],
     backend: str,
@@ -97,8 +87,10 @@ def _iter_results(
         yield from parallel(calls)
         return
 
-    # backend == "dask"
-    distributed = _import_distributed()
+    try:  # backend == "dask"
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("backend='dask' needs 'distributed': pip install 'qjump[dask]'") from exc
     if scheduler is None:
         try:
             client = distributed.get_client()
