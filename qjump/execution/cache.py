@@ -12,7 +12,8 @@ configuration or a new qjump version never reuses a stale result.
                                           ``pandas.read_parquet`` opens it)
     <directory>/<key>/task.json           format, key, task specification (kind, params,
                                           seed, options, qjump version), meta, the sha256 of
-                                          every Parquet file and of the JSON document itself
+                                          every Parquet file, and "sha256": that of the
+                                          document's other fields (compact, sorted keys)
 
 A folder is written under a temporary name, every file and the folder are fsynced, and only
 then renamed to ``<key>``, so an entry is either complete or absent.  Reads check the JSON
