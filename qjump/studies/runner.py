@@ -65,7 +65,6 @@ import copy
 import json
 import math
 import os
-import sys
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -701,9 +700,6 @@ def run_study(
         "run_wall_s": time.perf_counter() - t0,
     }
     (out / "study.json").write_text(json.dumps(meta, indent=2) + "\n")
-    if problems and not quiet:
-        for p in problems:
-            print(f"qjump run: recomputed a damaged task result: {p}", file=sys.stderr)
     report_study(out)
     return out
 

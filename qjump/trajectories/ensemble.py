@@ -25,7 +25,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -277,8 +276,8 @@ def simulate(
         The run's options; or give them as keywords (``t_final=..., trajectories=...``), which
         build a :class:`TrajectoryOptions` (see it for every option and its default).
     progress : bool, optional
-        Progress bar on stderr; default on for runs with more than one batch when stderr is a
-        terminal.
+        Progress bar (tqdm, on a terminal or in a notebook) and notes on stderr; default on
+        for runs with more than one batch.
     save : path, optional
         Directory for the run's Parquet summaries and metadata (:func:`write_run`).  Each
         finished batch of trajectories is stored atomically under ``save/batches`` as it
@@ -324,7 +323,7 @@ def simulate(
     if save is not None:
         store = TaskStore(prepare_run_directory(Path(save), model, options, overwrite))
     if progress is None:
-        progress = sys.stderr.isatty()
+        progress = True
     frames: list[dict[str, pd.DataFrame]] = []
     target_info = None
     if not options.has_target:
