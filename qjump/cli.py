@@ -200,7 +200,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         window=args.window,
         sample_interval=args.sample_interval,
         records=args.records,
-        progress=False if args.quiet else None,
+        progress=not args.quiet,
         save=args.save,
     )
     stats = result.counting_statistics("h")  # hot-bath scaled cumulants with SEs

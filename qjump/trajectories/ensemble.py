@@ -262,7 +262,7 @@ def simulate(
     model: PaperModel,
     options: TrajectoryOptions | None = None,
     *,
-    progress: bool | None = None,
+    progress: bool = True,
     save: str | os.PathLike | None = None,
     overwrite: bool = False,
     **keywords: Any,
@@ -275,9 +275,9 @@ def simulate(
     options : TrajectoryOptions, optional
         The run's options; or give them as keywords (``t_final=..., trajectories=...``), which
         build a :class:`TrajectoryOptions` (see it for every option and its default).
-    progress : bool, optional
-        Progress bar (tqdm, on a terminal or in a notebook) and notes on stderr; default on
-        for runs with more than one batch.
+    progress : bool
+        Progress bar (tqdm, on a terminal or in a notebook) and notes on stderr for runs with
+        more than one batch.
     save : path, optional
         Directory for the run's Parquet summaries and metadata (:func:`write_run`).  Each
         finished batch of trajectories is stored atomically under ``save/batches`` as it
@@ -322,8 +322,6 @@ def simulate(
     store = MemoryStore()
     if save is not None:
         store = TaskStore(prepare_run_directory(Path(save), model, options, overwrite))
-    if progress is None:
-        progress = True
     frames: list[dict[str, pd.DataFrame]] = []
     target_info = None
     if not options.has_target:
