@@ -1,21 +1,18 @@
 """Exact steady state, relaxation time and exact steady-state quantities (`qjump.exact`).
 
 The steady state solves ``L x = 0`` with ``Tr rho = 1`` in the block-diagonal space
-(:mod:`qjump.liouville.liouvillian`).  We solve the bordered system
+(:mod:`qjump.liouville.liouvillian`), through the bordered system
 
-    (L + e_0 w^T) x = e_0,
+    (L + e_p w^T) x = e_p,
 
-where ``w`` is the trace functional and ``e_0`` selects the ground-state population.  Because
-``w^T L = 0`` (trace preservation), Brauer's theorem says the bordered matrix has the spectrum
-of ``L`` with the zero eigenvalue moved to ``w^T e_0 = 1``.  Hence
-
-* it is non-singular exactly when the steady state is unique, and
-* its eigenvalues nearest zero are the slowest relaxation rates of ``L``.
-
-One sparse LU factorisation gives the state, its residual, the relaxation time and the
-uniqueness check.  A non-unique steady state (e.g. equal couplings with common dissipation,
-physics notes §1) raises :class:`NonUniqueSteadyStateError` instead of returning an arbitrary
-state.
+where ``w`` is the trace functional and ``e_p`` selects a diagonal entry.  Because ``w^T L = 0``
+(trace preservation), Brauer's theorem says the bordered matrix has the spectrum of ``L`` with
+the zero eigenvalue moved to ``w^T e_p = 1``: it is non-singular exactly when the steady state
+is unique.  Small systems solve it densely next to the full spectrum of ``L`` (uniqueness and
+relaxation time at once); larger ones by preconditioned GMRES (:mod:`qjump.liouville.linalg`),
+twice, with different borders and starts, as the uniqueness check.  A non-unique steady state
+(e.g. equal couplings with common dissipation, physics notes §1) raises
+:class:`NonUniqueSteadyStateError` instead of returning an arbitrary state.
 """
 
 from __future__ import annotations
@@ -27,7 +24,6 @@ import time
 
 import numpy as np
 import scipy.linalg as la
-import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..model import PaperModel
@@ -35,8 +31,14 @@ from ..results import Result
 from ..system.blocks import BlockSpace
 from ..system.context import System, model_system
 from ..system.quantities import order_values
-from .linalg import bordered_gmres, bordered_matrix
-from .liouvillian import liouvillian, solver_operator
+from .linalg import (
+    GaussSeidelPreconditioner,
+    bordered_matrix,
+    bordered_operator,
+    check_method,
+    gmres,
+)
+from .liouvillian import block_liouvillian, liouvillian, liouvillian_operator
 
 __all__ = [
     "NonUniqueSteadyStateError",
@@ -46,8 +48,10 @@ __all__ = [
     "steady_state",
 ]
 
-#: Up to this many unknowns (N <= 2) dense linear algebra is used (exact spectrum).
+#: Up to this many unknowns (N <= 2) ``method="auto"`` uses dense linear algebra.
 DENSE_LIMIT = 300
+#: Solver methods of :func:`steady_state`.
+METHODS = ("dense", "gmres")
 #: Largest accepted residual ``||L x|| / ||x||`` of an iterative steady state.
 RESIDUAL_LIMIT = 1e-9
 
@@ -96,10 +100,6 @@ class SteadyState:
         """Dense density matrix in the computational basis (small systems only)."""
         return self.space.full_matrix(self.vector)
 
-    def expect(self, X: sp.spmatrix) -> complex:
-        """``Tr[X rho]`` for an operator on the full space."""
-        return complex((self.space.functional(X) @ self.vector)[0])
-
     def eigenstates(self) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
         """Eigen-decomposition of ``rho`` sector by sector.
 
@@ -135,9 +135,14 @@ def _non_unique_message(model: PaperModel, detail: str) -> str:
     return f"the steady state of {model.label} is not unique: {detail}.{hint}"
 
 
-def _gmres_checked(system: System, position: int, rtol: float, x0=None) -> np.ndarray:
-    """:func:`~qjump.liouville.linalg.bordered_gmres`, raising when the system is singular."""
-    x, residual = bordered_gmres(system, position, rtol, x0)
+def _gmres_solve(system: System, position: int, rtol: float, x0=None) -> np.ndarray:
+    """GMRES on the bordered system with border ``position``, raising when it is singular."""
+    L = liouvillian_operator(system.model)
+    rhs = np.zeros(system.space.size, complex)
+    rhs[position] = 1.0
+    precond = GaussSeidelPreconditioner(block_liouvillian(system.model))
+    x, _ = gmres(bordered_operator(L, system.space, position), rhs, precond, rtol=rtol, x0=x0)
+    residual = float(np.linalg.norm(L @ x) / max(np.linalg.norm(x), 1e-300))
     if not residual < RESIDUAL_LIMIT:
         raise NonUniqueSteadyStateError(
             _non_unique_message(
@@ -149,27 +154,27 @@ def _gmres_checked(system: System, position: int, rtol: float, x0=None) -> np.nd
     return x
 
 
-def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -> SteadyState:
+def steady_state(
+    model: PaperModel, *, method: str = "auto", tol: float = 1e-8, rtol: float = 1e-12
+) -> SteadyState:
     """Exact steady state of ``model`` in the block-diagonal space.
-
-    Small systems (block space up to :data:`DENSE_LIMIT` unknowns, ``N <= 2``) use dense
-    linear algebra and the full spectrum (uniqueness and relaxation time at once).  Larger
-    ones use GMRES with long restarts on the bordered system, right-preconditioned by the
-    block Gauss-Seidel :class:`GaussSeidelPreconditioner` (exact inverse of the no-jump part
-    plus the emission feed between sectors); beyond
-    :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns
-    (``N >= 6``) the block Liouvillian is applied matrix-free
-    (:class:`qjump.liouville.liouvillian.BlockLiouvillianOperator`).  Uniqueness is checked by a
-    second
-    solve with another border from a random start, which agrees with the first only when the
-    kernel is one-dimensional.  The residual ``||L x|| / ||x||`` is reported either way.
 
     Parameters
     ----------
     model : PaperModel
+    method : {"auto", "dense", "gmres"}
+        ``dense``: the full spectrum of the block Liouvillian (uniqueness and relaxation
+        time) and a dense solve of the bordered system.  ``gmres``: GMRES with long restarts
+        on the bordered system, left-preconditioned by the block Gauss-Seidel
+        :class:`~qjump.liouville.linalg.GaussSeidelPreconditioner`; beyond
+        :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns (``N >= 6``) the
+        Liouvillian is applied matrix-free.  Uniqueness is checked by a second solve with
+        another border from a random start, which agrees with the first only when the
+        kernel is one-dimensional.  ``auto``: dense up to :data:`DENSE_LIMIT` unknowns
+        (``N <= 2``), else gmres.
     tol : float
         Relative threshold for a zero eigenvalue (dense) or for the agreement of the two
-        solutions (iterative).
+        solutions (gmres).
     rtol : float
         GMRES relative tolerance.
 
@@ -177,13 +182,18 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
     ------
     NonUniqueSteadyStateError
         When the Liouvillian has more than one stationary state.
+    ValueError
+        For an unknown ``method``.
     """
+    check_method(method, METHODS)
     t0 = time.perf_counter()
     system = model_system(model)
     space = system.space
-    L = solver_operator(model)
+    if method == "auto":
+        method = "dense" if space.size <= DENSE_LIMIT else "gmres"
+    L = liouvillian(model) if method == "dense" else liouvillian_operator(model)
     tau = None
-    if space.size <= DENSE_LIMIT:
+    if method == "dense":
         scale = max(abs(L).max(), 1e-300)
         ev = la.eigvals(L.toarray())
         zero = np.abs(ev) < tol * scale
@@ -196,15 +206,14 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
         x = la.solve(bordered_matrix(L, space).toarray(), rhs)
         rates = -np.real(ev[~zero])
         tau = float(1.0 / rates.min()) if rates.size else math.inf
-        method = "dense"
     else:
-        x = _gmres_checked(system, 0, rtol)
+        x = _gmres_solve(system, 0, rtol)
         # a second solve from a random start: components along a second kernel vector, if
         # any, are left untouched by GMRES, so the two solutions then disagree
         rng = np.random.default_rng(12345)
         start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
         last = int(space.offsets[-1] - 1)  # the fully excited state
-        x2 = _gmres_checked(system, last, rtol, x0=start / np.linalg.norm(start))
+        x2 = _gmres_solve(system, last, rtol, x0=start / np.linalg.norm(start))
         x, x2 = x / (space.trace_vector @ x), x2 / (space.trace_vector @ x2)
         if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
             raise NonUniqueSteadyStateError(
@@ -212,7 +221,6 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
                     model, "solutions with different normalisation borders disagree"
                 )
             )
-        method = "gmres"
     x = x / (space.trace_vector @ x)
     blocks = [0.5 * (b + b.conj().T) for b in space.split(x)]  # remove round-off asymmetry
     x = space.join(blocks)
@@ -252,8 +260,14 @@ def relaxation_time(model: PaperModel) -> float:
     return float(1.0 / rate)
 
 
-def exact(model: PaperModel) -> Result:
+def exact(model: PaperModel, *, method: str = "auto") -> Result:
     """Exact steady-state quantities of ``model``.
+
+    Parameters
+    ----------
+    model : PaperModel
+    method : {"auto", "dense", "gmres"}
+        Solver of :func:`steady_state`.
 
     Returns
     -------
@@ -263,8 +277,7 @@ def exact(model: PaperModel) -> Result:
         ``energy``, populations ``pop_*`` and the linear pieces ``sz_*``, ``coh_*``.
         ``info`` holds ``residual``, ``relaxation_time``, ``solver`` and ``wall_time_s``.
     """
-    ss = steady_state(model)
-    return result_from_state(ss)
+    return result_from_state(steady_state(model, method=method))
 
 
 def result_from_state(ss: SteadyState) -> Result:
@@ -296,6 +309,10 @@ def evolve(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.ndarray:
     if times.size > 2 and not np.allclose(np.diff(times), times[1] - times[0]):
         raise ValueError("times: must be equally spaced")
     return spla.expm_multiply(
-        liouvillian(model), x0.astype(complex), start=times[0], stop=times[-1],
-        num=times.size, endpoint=True,
+        liouvillian(model),
+        x0.astype(complex),
+        start=times[0],
+        stop=times[-1],
+        num=times.size,
+        endpoint=True,
     )
