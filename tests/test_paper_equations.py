@@ -16,6 +16,7 @@ from paper_reference import PaperReference
 
 import qjump
 from qjump.liouville.liouvillian import full_liouvillian
+from qjump.liouville.steady import commutant_is_trivial, exact_memory_estimate
 
 OMEGAS = (0.5, 1.5, 2.5)
 
@@ -128,6 +129,35 @@ def test_non_unique_steady_state_detected_by_both_methods(method):
     model = paper_model("common", "pairwise", 1.5).replace(g_h=(0.5, 0.5), g_c=(0.5, 0.5))
     with pytest.raises(qjump.NonUniqueSteadyStateError, match="not unique"):
         qjump.steady_state(model, method=method)
+
+
+@pytest.mark.parametrize(("dissipation", "interaction"), SCENARIOS, ids=SCENARIO_IDS)
+def test_uniqueness_certificate(dissipation, interaction):
+    """The commutant certificate holds for the figure parameters (unique, reference null space
+    one-dimensional) and fails for equal couplings under common dissipation (not unique)."""
+    model = paper_model(dissipation, interaction, 1.5)
+    assert commutant_is_trivial(model)
+    assert qjump.steady_state(model, method="gmres").uniqueness == "commutant"
+    equal = model.replace(g_h=(0.5, 0.5), g_c=(0.5, 0.5))
+    _, sv = PaperReference.from_model(equal).steady_state()
+    if sv[-2] < 1e-12:
+        assert not commutant_is_trivial(equal)
+
+
+def test_memory_guard_refuses_before_allocating():
+    """N = 9 needs terabytes: refused with one line naming N, the estimate, the available
+    memory and the alternative, before the block space (9e9 unknowns) exists."""
+    model = qjump.PaperModel(N=9)
+    assert exact_memory_estimate(model) > 2**40
+    assert exact_memory_estimate(qjump.PaperModel(N=3)) < exact_memory_estimate(
+        qjump.PaperModel(N=4)
+    )
+    for call in (lambda: qjump.exact(model), lambda: qjump.counting_statistics(model)):
+        with pytest.raises(
+            ValueError, match=r"^N: the exact solve of N = 9 needs about .*TiB"
+        ) as e:
+            call()
+        assert "available; use trajectories" in str(e.value) and "\n" not in str(e.value)
 
 
 # --------------------------------------------------------------------------- explicit formulas

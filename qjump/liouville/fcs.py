@@ -60,7 +60,7 @@ from ..system.blocks import BlockSpace
 from ..system.operators import Channel
 from .linalg import SylvesterInverse, bordered_matrix, bordered_operator, check_method, gmres
 from .liouvillian import BlockLiouvillian, block_liouvillian, liouvillian_operator
-from .steady import exact, steady_state
+from .steady import check_memory, exact, steady_state
 
 __all__ = [
     "CountingField",
@@ -316,6 +316,7 @@ def scgf(
         ``theta(s)``, same shape as ``s``.
     """
     check_method(method, METHODS)
+    check_memory(model)
     liouv = block_liouvillian(model)
     field = _field(bath, weights)
     s_arr = np.asarray(s, dtype=float)
@@ -473,6 +474,7 @@ def cumulants(
         ``(mean, diffusion, skewness) = (theta'(0), theta''(0), theta'''(0))``.
     """
     check_method(method, METHODS)
+    check_memory(model)
     liouv = block_liouvillian(model)
     field = _field(bath, weights)
     space = liouv.space

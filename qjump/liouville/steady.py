@@ -9,10 +9,12 @@ where ``w`` is the trace functional and ``e_p`` selects a diagonal entry.  Becau
 (trace preservation), Brauer's theorem says the bordered matrix has the spectrum of ``L`` with
 the zero eigenvalue moved to ``w^T e_p = 1``: it is non-singular exactly when the steady state
 is unique.  Small systems solve it densely next to the full spectrum of ``L`` (uniqueness and
-relaxation time at once); larger ones by preconditioned GMRES (:mod:`qjump.liouville.linalg`),
-twice, with different borders and starts, as the uniqueness check.  A non-unique steady state
-(e.g. equal couplings with common dissipation, physics notes §1) raises
-:class:`NonUniqueSteadyStateError` instead of returning an arbitrary state.
+relaxation time at once); larger ones by preconditioned GMRES (:mod:`qjump.liouville.linalg`)
+with an algebraic uniqueness certificate (:func:`commutant_is_trivial`) or a second solve.  A
+non-unique steady state (e.g. equal couplings with common dissipation, physics notes §1)
+raises :class:`NonUniqueSteadyStateError` instead of returning an arbitrary state.  The memory
+a solve needs is estimated, and checked, before anything of the block-space size exists
+(:func:`exact_memory_estimate`, :func:`check_memory`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import time
 
 import numpy as np
 import scipy.linalg as la
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.sparse.csgraph import connected_components
 
 from ..model import PaperModel
 from ..results import Result
@@ -32,18 +37,23 @@ from ..system.blocks import BlockSpace
 from ..system.context import System, model_system
 from ..system.quantities import order_values
 from .linalg import (
+    KRYLOV_BYTES,
     GaussSeidelPreconditioner,
     bordered_matrix,
     bordered_operator,
     check_method,
     gmres,
 )
-from .liouvillian import block_liouvillian, liouvillian, liouvillian_operator
+from .liouvillian import MATRIX_FREE_LIMIT, block_liouvillian, liouvillian, liouvillian_operator
 
 __all__ = [
     "NonUniqueSteadyStateError",
     "SteadyState",
+    "available_memory",
+    "check_memory",
+    "commutant_is_trivial",
     "exact",
+    "exact_memory_estimate",
     "relaxation_time",
     "steady_state",
 ]
@@ -54,6 +64,10 @@ DENSE_LIMIT = 300
 METHODS = ("dense", "gmres")
 #: Largest accepted residual ``||L x|| / ||x||`` of an iterative steady state.
 RESIDUAL_LIMIT = 1e-9
+#: Memory of the interpreter, numpy and scipy, in :func:`exact_memory_estimate`.
+BASE_BYTES = 300 * 2**20
+#: Non-zeros per unknown of the sparse block Liouvillian (54 at N = 5, fewer below).
+SPARSE_NNZ_PER_UNKNOWN = 60
 
 
 class NonUniqueSteadyStateError(ValueError):
@@ -76,6 +90,10 @@ class SteadyState:
         :func:`relaxation_time`).
     method : str
         ``"dense"`` or ``"gmres"``.
+    uniqueness : str
+        How uniqueness was established: ``"spectrum"`` (one zero eigenvalue, dense),
+        ``"commutant"`` (:func:`commutant_is_trivial` and a full-rank state) or
+        ``"second solve"`` (a second GMRES solve with another border and start agrees).
     wall_time_s : float
     """
 
@@ -84,6 +102,7 @@ class SteadyState:
     residual: float
     relaxation_time: float | None
     method: str
+    uniqueness: str
     wall_time_s: float
     system: System = dataclasses.field(repr=False, compare=False)
 
@@ -135,6 +154,130 @@ def _non_unique_message(model: PaperModel, detail: str) -> str:
     return f"the steady state of {model.label} is not unique: {detail}.{hint}"
 
 
+def commutant_is_trivial(model: PaperModel, seed: int = 2024) -> bool:
+    """Certify that only multiples of the identity commute with ``H``, every ``L_j`` and
+    ``L_j^dag`` (``H = H_S + H_cas``, Hilbert space of dimension ``4^N``).
+
+    Together with a faithful (full-rank) stationary state this makes the stationary state
+    unique: the kernel of the adjoint generator then equals that commutant (Frigerio 1978),
+    and ``dim ker L = dim ker L^dag``.  The check works on two elements of the algebra the
+    operators generate: ``A = H + sum_j a_j L_j^dag L_j`` (Hermitian, excitation-number
+    conserving, random ``a_j > 0``) and ``C = sum_j b_j L_j`` (random complex ``b_j``).  When
+    ``A`` has a simple spectrum, whatever commutes with ``A`` is diagonal in its eigenbasis,
+    and commuting with ``C`` forces equal diagonal entries along every non-zero element of
+    ``C`` in that basis; a connected graph of those elements leaves only the identity.
+
+    Returns ``False`` when the check is inconclusive (a degenerate spectrum of ``A`` or a
+    disconnected graph), never a false ``True``: small elements are dropped as edges and
+    near-degenerate eigenvalues fail the check.  Cost ``O(sum_k d_k^3)`` over the sectors.
+    """
+    system = model_system(model)
+    ops, spins = system.ops, system.spins
+    rng = np.random.default_rng(seed)
+    A = ops.H_total.astype(complex)
+    C = sp.csr_matrix(A.shape, dtype=complex)
+    for ch in ops.channels:
+        L = ch.operator
+        A = A + rng.uniform(0.5, 1.5) * (L.conj().T @ L)
+        C = C + complex(rng.normal(), rng.normal()) * L
+    K = spins.n_qubits + 1
+    values, vectors = [], []
+    for k in range(K):
+        w, V = la.eigh(spins.block(A, k, k).toarray())
+        values.append(w)
+        vectors.append(V)
+    every = np.sort(np.concatenate(values))
+    scale = max(float(np.abs(every).max()), 1e-300)
+    # within a sector the gap bounds the eigenvector error; across sectors only coincidence
+    if any(w.size > 1 and np.diff(w).min() < 1e-8 * scale for w in values):
+        return False
+    if every.size > 1 and np.diff(every).min() < 1e-11 * scale:
+        return False
+    offsets = np.concatenate([[0], np.cumsum([w.size for w in values])])
+    rows, cols = [], []
+    for k in range(K):
+        for k2 in (k - 1, k + 1):
+            if not 0 <= k2 < K:
+                continue
+            Ck = spins.block(C, k2, k)
+            if not Ck.nnz:
+                continue
+            Ct = vectors[k2].conj().T @ (Ck @ vectors[k])
+            r, c = np.nonzero(np.abs(Ct) > 1e-6 * max(np.abs(Ct).max(), 1e-300))
+            rows.append(offsets[k2] + r)
+            cols.append(offsets[k] + c)
+    if not rows:
+        return every.size == 1
+    n = int(offsets[-1])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n))
+    n_components, _ = connected_components(graph, directed=False)
+    return n_components == 1
+
+
+def _faithful(x: np.ndarray, space: BlockSpace, floor: float = 1e-9) -> bool:
+    """True when every eigenvalue of the (trace-one) block state exceeds ``floor``."""
+    return all(np.linalg.eigvalsh(0.5 * (b + b.conj().T)).min() > floor for b in space.split(x))
+
+
+def exact_memory_estimate(model: PaperModel, method: str = "auto") -> int:
+    """Bytes the exact steady-state solve of ``model`` needs, from the dimensions alone.
+
+    Counts the largest arrays: the dense matrices (``dense``), or the GMRES Krylov basis,
+    about 20 work vectors, the sector eigenbases of the no-jump inverse and, below
+    :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns, the sparse block
+    Liouvillian with its assembly copies (``gmres``); plus :data:`BASE_BYTES` for the
+    interpreter and libraries.  Nothing is allocated.
+    """
+    check_method(method, METHODS)
+    n = math.comb(4 * model.N, 2 * model.N)
+    if method == "auto":
+        method = "dense" if n <= DENSE_LIMIT else "gmres"
+    if method == "dense":
+        return int(BASE_BYTES + 4 * 16 * n * n)
+    restart = min(500, max(50, KRYLOV_BYTES / (16 * n)))
+    need = (restart + 1) * 16 * n + 20 * 16 * n + 3 * 16 * n
+    if n <= MATRIX_FREE_LIMIT:
+        need += 3 * SPARSE_NNZ_PER_UNKNOWN * 20 * n
+    return int(BASE_BYTES + need)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def check_memory(model: PaperModel, method: str = "auto") -> None:
+    """Raise ``ValueError`` (one line) when the exact solve of ``model`` would not fit in the
+    available memory; call before anything of the block-space size is allocated."""
+    need, have = exact_memory_estimate(model, method), available_memory()
+    if need > have:
+        raise ValueError(
+            f"N: the exact solve of N = {model.N} needs about {_gib(need)} "
+            f"(C({4 * model.N}, {2 * model.N}) = {math.comb(4 * model.N, 2 * model.N):.3g} "
+            f"unknowns), but only {_gib(have)} is available; use trajectories "
+            f"(qjump simulate) instead of exact above N = {_largest_affordable_N(have)}"
+        )
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**40:.1f} TiB" if b >= 2**40 else f"{b / 2**30:.1f} GiB"
+
+
+def _largest_affordable_N(have: int) -> int:
+    N = 1
+    while exact_memory_estimate(PaperModel(N=N + 1)) <= have:
+        N += 1
+    return N
+
+
 def _gmres_solve(system: System, position: int, rtol: float, x0=None) -> np.ndarray:
     """GMRES on the bordered system with border ``position``, raising when it is singular."""
     L = liouvillian_operator(system.model)
@@ -167,11 +310,12 @@ def steady_state(
         time) and a dense solve of the bordered system.  ``gmres``: GMRES with long restarts
         on the bordered system, left-preconditioned by the block Gauss-Seidel
         :class:`~qjump.liouville.linalg.GaussSeidelPreconditioner`; beyond
-        :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns (``N >= 6``) the
-        Liouvillian is applied matrix-free.  Uniqueness is checked by a second solve with
-        another border from a random start, which agrees with the first only when the
-        kernel is one-dimensional.  ``auto``: dense up to :data:`DENSE_LIMIT` unknowns
-        (``N <= 2``), else gmres.
+        :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns the Liouvillian is
+        applied matrix-free.  Uniqueness: a full-rank solution plus
+        :func:`commutant_is_trivial` certify it; when that is inconclusive, a second solve
+        with another border from a random start must agree with the first, which happens
+        only when the kernel is one-dimensional.  ``auto``: dense up to :data:`DENSE_LIMIT`
+        unknowns (``N <= 2``), else gmres.
     tol : float
         Relative threshold for a zero eigenvalue (dense) or for the agreement of the two
         solutions (gmres).
@@ -183,9 +327,11 @@ def steady_state(
     NonUniqueSteadyStateError
         When the Liouvillian has more than one stationary state.
     ValueError
-        For an unknown ``method``.
+        For an unknown ``method``, or when the solve would not fit in the available memory
+        (:func:`check_memory`).
     """
     check_method(method, METHODS)
+    check_memory(model, method)
     t0 = time.perf_counter()
     system = model_system(model)
     space = system.space
@@ -206,21 +352,27 @@ def steady_state(
         x = la.solve(bordered_matrix(L, space).toarray(), rhs)
         rates = -np.real(ev[~zero])
         tau = float(1.0 / rates.min()) if rates.size else math.inf
+        uniqueness = "spectrum"
     else:
         x = _gmres_solve(system, 0, rtol)
-        # a second solve from a random start: components along a second kernel vector, if
-        # any, are left untouched by GMRES, so the two solutions then disagree
-        rng = np.random.default_rng(12345)
-        start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
-        last = int(space.offsets[-1] - 1)  # the fully excited state
-        x2 = _gmres_solve(system, last, rtol, x0=start / np.linalg.norm(start))
-        x, x2 = x / (space.trace_vector @ x), x2 / (space.trace_vector @ x2)
-        if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
-            raise NonUniqueSteadyStateError(
-                _non_unique_message(
-                    model, "solutions with different normalisation borders disagree"
+        x = x / (space.trace_vector @ x)
+        if _faithful(x, space) and commutant_is_trivial(model):
+            uniqueness = "commutant"
+        else:
+            # a second solve from a random start: components along a second kernel vector,
+            # if any, are left untouched by GMRES, so the two solutions then disagree
+            rng = np.random.default_rng(12345)
+            start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
+            last = int(space.offsets[-1] - 1)  # the fully excited state
+            x2 = _gmres_solve(system, last, rtol, x0=start / np.linalg.norm(start))
+            x2 = x2 / (space.trace_vector @ x2)
+            if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
+                raise NonUniqueSteadyStateError(
+                    _non_unique_message(
+                        model, "solutions with different normalisation borders disagree"
+                    )
                 )
-            )
+            uniqueness = "second solve"
     x = x / (space.trace_vector @ x)
     blocks = [0.5 * (b + b.conj().T) for b in space.split(x)]  # remove round-off asymmetry
     x = space.join(blocks)
@@ -231,6 +383,7 @@ def steady_state(
         residual=residual,
         relaxation_time=tau,
         method=method,
+        uniqueness=uniqueness,
         wall_time_s=time.perf_counter() - t0,
         system=system,
     )
