@@ -245,7 +245,7 @@ def heat_distribution_figure(table: pd.DataFrame, *, title: str = "", log: bool 
     ax.set_xlabel(r"heat $Q$ from the bath over a window $\tau$ ($\hbar\omega_c$)")
     ax.set_ylabel(r"probability $P(Q, \tau)$ ($\tau$ in $1/\omega_c$)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower center")  # below the peak, between the tails
     return fig
 
 
