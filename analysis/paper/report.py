@@ -14,7 +14,13 @@ import pandas as pd
 from .claim_table import PAPER_CLAIMS
 from .claims import Claim, ClaimResult, Verdict, evaluate, verdict_counts
 from .data import Study
-from .tables import agreement_summary, se_budget_table, table1_summary
+from .tables import (
+    ROUNDOFF,
+    TABLE1_REL_TOL,
+    agreement_summary,
+    se_budget_table,
+    table1_summary,
+)
 
 __all__ = ["claims_markdown", "report_markdown", "verdict_text"]
 
@@ -61,13 +67,13 @@ def claims_markdown(results: Sequence[ClaimResult]) -> list[str]:
 
 def _roundoff_text(st: Study) -> str:
     t = st.results[st.results["se"] > 0]
-    tiny = t[np.maximum(t["exact"].abs(), t["trajectory"].abs()) < 1e-14]
+    tiny = t[np.maximum(t["exact"].abs(), t["trajectory"].abs()) < ROUNDOFF]
     if tiny.empty:
         return ""
     groups = sorted({f"{r.quantity} {r.scenario}" for r in tiny.itertuples()})
     return (
         f"{len(tiny)} pairs ({', '.join(groups)}) vanish by symmetry: exact and "
-        f"trajectory values are round-off (< 1e-14) and their z-scores, although within "
+        f"trajectory values are round-off (< {ROUNDOFF:g}) and their z-scores, although within "
         f"the statistics above (max |z| {tiny['z'].abs().max():.2f}), carry no information."
     )
 
@@ -244,7 +250,7 @@ def _table1_section(st: Study) -> list[str]:
         "ensemble, a *cross-bath coherence* one between states that differ in qubits of both. "
         "Each class of the exact steady state was set to zero in turn and every current "
         "Tr[X ρ] re-evaluated (all scenarios, x ∈ " + str(pts) + "); ✓ marks a class whose "
-        "removal changes the current (relative change > 1e-9 in some scenario).",
+        f"removal changes the current (relative change > {TABLE1_REL_TOL:g} in some scenario).",
         "",
         _md_table(t1.assign(agrees=t1["agrees"].map({True: "yes", False: "**no**"}))),
         "",

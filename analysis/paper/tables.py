@@ -20,6 +20,8 @@ __all__ = [
     "FIG3_QUANTITIES",
     "PAPER_TABLE1",
     "PLOTTED_CURRENTS",
+    "ROUNDOFF",
+    "TABLE1_REL_TOL",
     "TABLE1_ROWS",
     "agreement_summary",
     "se_budget_table",
@@ -40,6 +42,10 @@ PAPER_TABLE1 = {
     "local work": {"cross-bath coherence"},
     "non-local work": {"same-bath coherence", "cross-bath coherence"},
 }
+#: Relative change of a current above which removing a class counts as "reads it".
+TABLE1_REL_TOL = 1e-9
+#: |value| under which an exact and a trajectory value are both round-off.
+ROUNDOFF = 1e-14
 TABLE1_ROWS = {
     "local heat": ("Q_h_loc", "Q_c_loc"),
     "non-local heat": ("Q_h_nonloc", "Q_c_nonloc"),
@@ -145,7 +151,7 @@ def se_budget_table(st: Study) -> pd.DataFrame:
     )
 
 
-def table1_summary(st: Study, rel_tol: float = 1e-9) -> tuple[pd.DataFrame, pd.DataFrame]:
+def table1_summary(st: Study, rel_tol: float = TABLE1_REL_TOL) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Which matrix-element classes each current reads (ours vs the paper's Table I).
 
     Returns
