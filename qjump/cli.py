@@ -73,6 +73,7 @@ FLAGS = {
     "scgf_grid": "--scgf",
     "overwrite": "--overwrite",
 }
+_INNER = re.compile(r"(?<![-\w])(" + "|".join(k for k in FLAGS if "_" in k) + r")(?![\w-])")
 _PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<rest>[:\[ ].*)$", re.S)
 
 
@@ -80,8 +81,9 @@ def flag_message(message: str) -> str:
     """Rename a leading Python parameter (``T_h: ...``) to its flag (``--T-h: ...``)."""
     m = _PARAM.match(message)
     if m and m["name"] in FLAGS:
-        return FLAGS[m["name"]] + m["rest"]
-    return message
+        message = FLAGS[m["name"]] + m["rest"]
+    # parameters named inside the message ("must be > burn_in (100)")
+    return _INNER.sub(lambda k: FLAGS[k[0]], message)
 
 
 def _floats(name: str):

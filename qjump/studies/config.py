@@ -34,12 +34,14 @@ TOML format
 
     [trajectory]                      # budget of one trajectory point
     trajectories = 16
-    t_total = 1e6                     # simulated time of all trajectories together, or
+    t_total = 1e6                     # measured time of all trajectories together (each
+                                      # runs burn_in + t_total / trajectories), or
     target_rel_se = 0.02              # plan it from the exact heat diffusion (point_budgets)
     t_min = 1e5                       #   clipped to [t_min, t_max]
     t_max = 2e7
     sample_interval = 2.0
-    initial_state = "steady"          # "ground"/"thermal" need burn_in where N > max_N
+    initial_state = "steady"          # "ground"/"thermal" need a burn_in (and no exact
+                                      # solve: above max_N only these are possible)
     burn_in = 1500.0
     target = { quantity = "Q_h", rel_se = 0.05, max_wall = 600 }  # extend until met
 
@@ -642,14 +644,10 @@ class StudyConfig:
                     f"{self.describe(self.points[i])} (above [exact] max_N = "
                     f'{self.exact_max_N}); use "ground" with a burn_in'
                 )
-            if (
-                opts["initial_state"] != "steady"
-                and opts.get("burn_in") is None
-                and self.point_N(self.points[i]) > self.exact_max_N
-            ):
+            if opts["initial_state"] != "steady" and opts.get("burn_in") is None:
                 raise ConfigError(
-                    f"{w} burn_in: needed for trajectories at "
-                    f"{self.describe(self.points[i])} (no exact relaxation time)"
+                    f"{w} burn_in: needed with initial_state = {opts['initial_state']!r} "
+                    f"(at {self.describe(self.points[i])})"
                 )
 
     def _check_initial(self, tr: dict, where: str) -> None:

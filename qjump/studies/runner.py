@@ -440,23 +440,25 @@ def build_tasks(config: StudyConfig) -> dict[str, list[Task]]:
             M = int(opts["trajectories"])
             model = config.model_at(s, config.points[pi]).to_dict()
             seed = config.point_seed(si, rank)
+            burn_in = float(opts.get("burn_in", 0.0)) if opts["initial_state"] != "steady" else 0.0
+            t_final = burn_in + t_total / M
             key_opts = {
                 "trajectories": M,
                 "sample_interval": float(opts["sample_interval"]),
                 "initial_state": opts["initial_state"],
-                "burn_in": float(opts.get("burn_in", 0.0)),
-                "t_final": t_total / M,
+                "burn_in": burn_in,
+                "t_final": t_final,
             }
             args = {
                 "model": model,
-                "t_final": t_total / M,
+                "t_final": t_final,
                 "trajectories": M,
                 "sample_interval": key_opts["sample_interval"],
                 "seed": seed,
             }
             if opts["initial_state"] != "steady":
                 args["initial_state"] = opts["initial_state"]
-                args["burn_in"] = opts.get("burn_in")
+                args["burn_in"] = burn_in
             extra = {}
             if "target" in opts:
                 extra["target"] = opts["target"]
@@ -649,7 +651,8 @@ def budget_table(
                 row["stopped_by"] = target.get("stopped_by")
                 row["achieved_rel_se"] = target.get("achieved_rel_se")
             rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["scenario", *config.axes, "trajectories", "t_total", "jumps", "seed", "wall_s"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
 
 
 def _frame_of(
