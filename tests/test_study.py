@@ -418,8 +418,8 @@ def test_omega_sweep_runs_to_a_report(tmp_path):
     assert (traj["z"].abs() < 6).all(), traj
     # one figure per value of the second axis, legends explain lines and markers
     assert sorted(p.name for p in out.glob("quantities*.png")) == [
-        "quantities_1.png",
-        "quantities_2.png",
+        "quantities_T_h=2.png",
+        "quantities_T_h=3.png",
     ]
     budget = pd.read_csv(out / "budget.csv")
     assert len(budget) == 2 and (budget["t_total"] == 400).all()
@@ -544,3 +544,11 @@ def test_run_ends_with_the_paths_it_wrote(tmp_path, capsys):
     assert code == 0
     for name in ("report.md", "results.csv", "results.parquet", "quantities.png"):
         assert str(tmp_path / "o" / name) in out
+
+
+def test_report_of_the_committed_paper_run_keeps_the_claims(tmp_path):
+    copy = tmp_path / "paper"
+    shutil.copytree(ROOT / "runs" / "paper", copy, ignore=shutil.ignore_patterns("cache"))
+    (copy / "report.md").unlink()
+    assert main(["report", str(copy)]) == 0
+    assert "## Claims of Sec. III.C and IV" in (copy / "report.md").read_text()

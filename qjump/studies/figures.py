@@ -64,7 +64,8 @@ def draw_quantities(
 
     Exact values are lines, trajectory estimates points with +-1 SE error bars; one colour per
     scenario.  With several swept parameters, one file per combination of the others
-    (``quantities_1.png``, ...; the title names the combination); else ``quantities.png``.
+    (``quantities_omega_h=1.5.png``, ...; the title names the combination); else
+    ``quantities.png``.
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ def draw_quantities(
         old.unlink()
     written = []
     style = {"figure.dpi": 110, "font.size": 9, "axes.grid": True, "grid.alpha": 0.3}
-    for k, combo in enumerate(combos, start=1):
+    for combo in combos:
         sel = results
         for name, value in zip(others, combo, strict=True):
             sel = sel[sel[name] == value]
@@ -175,7 +176,14 @@ def draw_quantities(
             if others:
                 title += ": " + ", ".join(f"{n} = {v}" for n, v in zip(others, combo, strict=True))
             fig.suptitle(title)
-            name = "quantities.png" if not others else f"quantities_{k}.png"
+            name = "quantities.png"
+            if others:
+                tag = "_".join(f"{n}={v}" for n, v in zip(others, combo, strict=True))
+                name = (
+                    "quantities_"
+                    + "".join(c if c.isalnum() or c in "=._-" else "-" for c in tag)
+                    + ".png"
+                )
             fig.savefig(directory / name)
             plt.close(fig)
         written.append(directory / name)

@@ -671,11 +671,12 @@ def paper_inputs_missing(config: Mapping) -> str | None:
     """Why the paper's analysis cannot run on a study (``None`` when it can).
 
     ``config`` is the resolved configuration of ``study.json``.  The analysis needs the
-    switch ``[analysis] paper = true``, the single axis ``omega_h``, the regime boundaries
+    switch ``[analysis] paper = true`` (a ``study.json`` without ``axes`` is an omega_h
+    paper study and has it implicitly), the single axis ``omega_h``, the regime boundaries
     ``omega_h = omega_c`` and ``2 omega_c`` on the exact grid and at least one trajectory
     point.
     """
-    if not config.get("analysis", {}).get("paper", False):
+    if not config.get("analysis", {}).get("paper", "axes" not in config):
         return "not requested ([analysis] paper = false)"
     if config.get("axes", ["omega_h"]) != ["omega_h"]:
         return "needs the single sweep axis omega_h"
