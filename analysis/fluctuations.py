@@ -60,11 +60,11 @@ def cumulant_table(results: Iterable, bath: str = "h", quantity: str = "quanta")
     """
     rows = []
     for r in results:
-        est = fl.scaled_cumulants(r, bath, quantity)
+        est = r.counting_statistics(bath)
         ex = fcs.counting_statistics(r.model, bath)
         for c in CUMULANTS:
-            val, se = getattr(est, c), getattr(est, f"{c}_se")
-            ref = getattr(ex, f"{quantity}_{c}")
+            name = f"{quantity}_{c}"
+            val, se, ref = est[name], est.se[name], ex[name]
             rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "cumulant": c,
                          "trajectory": val, "se": se, "exact": ref,
                          "z": (val - ref) / se if se > 0 else math.nan})
@@ -218,20 +218,21 @@ def heat_distribution_figure(table: pd.DataFrame, *, title: str = "",
 
 # ---------------------------------------------------------------------------- TUR
 def tur_exact_curve(model: PaperModel, omega_h: Sequence[float], bath: str = "h") -> pd.DataFrame:
-    """Exact TUR ratio ``(D/J^2) sigma/2`` (:func:`qjump.liouville.fcs.tur_ratio`) across
-    ``omega_h``.
+    """Exact TUR ratio ``(D/J^2) sigma/2`` across ``omega_h``
+    (``tur_ratio`` of :func:`qjump.counting_statistics`).
 
     Returns
     -------
     pandas.DataFrame
         ``omega_h, ratio``.
     """
-    vals = [fcs.tur_ratio(model.replace(omega_h=float(w)), bath) for w in omega_h]
+    vals = [fcs.counting_statistics(model.replace(omega_h=float(w)), bath).tur_ratio
+            for w in omega_h]
     return pd.DataFrame({"omega_h": np.asarray(omega_h, float), "ratio": vals})
 
 
 def tur_trajectory_table(results: Iterable, bath: str = "h") -> pd.DataFrame:
-    """Trajectory TUR ratios (:func:`qjump.trajectories.estimates.tur_ratio_trajectories`) with
+    """Trajectory TUR ratios (``TrajectoryResult.counting_statistics``) with
     exact.
 
     Returns
@@ -241,9 +242,10 @@ def tur_trajectory_table(results: Iterable, bath: str = "h") -> pd.DataFrame:
     """
     rows = []
     for r in results:
-        t = fl.tur_ratio_trajectories(r, bath=bath)
-        rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "ratio": t.ratio,
-                     "se": t.ratio_se, "exact": fcs.tur_ratio(r.model, bath)})
+        t = r.counting_statistics(bath)
+        rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "ratio": t.tur_ratio,
+                     "se": t.se["tur_ratio"],
+                     "exact": fcs.counting_statistics(r.model, bath).tur_ratio})
     return pd.DataFrame(rows)
 
 

@@ -284,7 +284,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 window=args.window,
                 sample_interval=args.sample_interval,
                 records=args.records,
-                progress=False if args.quiet else None,
+                progress=not args.quiet,
                 save=args.save,
                 **kw,
             )
@@ -304,7 +304,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     for note in dict.fromkeys(notes):
         print(f"qjump simulate: warning: {flag_message(note)}", file=sys.stderr)
-    extra = result.cumulants()  # hot-bath scaled cumulants with standard errors
+    stats = result.counting_statistics("h")  # hot-bath scaled cumulants with SEs
+    extra = {k: v for k, v in stats.to_dict().items() if k.split("_")[0] in ("quanta", "heat")}
     if args.json:
         _print_json({**result.to_dict(), **extra})
     else:

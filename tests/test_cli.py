@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -268,17 +269,17 @@ def test_save_writes_parquet_and_resumes(tmp_path, capsys):
     windows = pd.read_parquet(out_dir / "windows.parquet")
     records = pd.read_parquet(out_dir / "records.parquet")
     # simulate an interruption: one batch lost, the summaries not yet written
-    batches = sorted((out_dir / "batches").glob("*.qjt"))
+    batches = sorted(p for p in (out_dir / "batches").iterdir())
     assert len(batches) == 6
-    kept = {p.name: p.stat().st_mtime_ns for p in batches[1:]}
-    os.remove(batches[0])
+    kept = {p.name: (p / "task.json").stat().st_mtime_ns for p in batches[1:]}
+    shutil.rmtree(batches[0])
     for name in ("windows.parquet", "records.parquet"):
         os.remove(out_dir / name)
     code, second, _ = run(capsys, *argv)
     assert code == 0
     # the surviving batches were reused, not rewritten
     for name, mtime in kept.items():
-        assert (out_dir / "batches" / name).stat().st_mtime_ns == mtime
+        assert (out_dir / "batches" / name / "task.json").stat().st_mtime_ns == mtime
     pd.testing.assert_frame_equal(windows, pd.read_parquet(out_dir / "windows.parquet"))
     pd.testing.assert_frame_equal(records, pd.read_parquet(out_dir / "records.parquet"))
     a, b = json.loads(first), json.loads(second)

@@ -229,17 +229,18 @@ def test_sigkill_then_resume_is_bit_identical(quick_run, tmp_path):
 def test_corrupt_task_file_is_recomputed_and_reported(quick_run, tmp_path, capsys):
     out = tmp_path / "corrupt"
     shutil.copytree(quick_run, out)
-    files = sorted((out / "cache").glob("*.qjt"))
-    victim = files[len(files) // 2]
-    raw = bytearray(victim.read_bytes())
+    keys = list(TaskStore(out / "cache").keys())
+    victim = out / "cache" / keys[len(keys) // 2]
+    frame = next(victim.glob("*.parquet"))
+    raw = bytearray(frame.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
-    victim.write_bytes(bytes(raw))
+    frame.write_bytes(bytes(raw))
     counter = Counter()
     run_study(CONFIG, out=out, quick=True, n_jobs=2, quiet=False, on_result=counter)
-    assert counter.keys == [victim.name[: -len(".qjt")]]
+    assert counter.keys == [victim.name]
     assert victim.with_name(victim.name + ".corrupt").exists()
     meta = json.loads((out / "study.json").read_text())
-    assert len(meta["store_problems"]) == 1 and victim.name[:-4] in meta["store_problems"][0]
+    assert len(meta["store_problems"]) == 1 and victim.name[:12] in meta["store_problems"][0]
     assert "damaged" in capsys.readouterr().err
     assert "recomputed" in (out / "report.md").read_text()
     assert_same_outputs(out, quick_run)

@@ -43,7 +43,9 @@ TOML format
     initial_state = "steady"          # "ground"/"thermal" need a burn_in (and no exact
                                       # solve: above max_N only these are possible)
     burn_in = 1500.0
-    target = { quantity = "Q_h", rel_se = 0.05, max_wall = 600 }  # extend until met
+    target = { quantity = "Q_h", rel_se = 0.05, max_wall = 600, max_time = 1e7 }
+                                      # add blocks of trajectories until the SE of the
+                                      # quantity meets rel_se (or se) or a cap is reached
 
     [[trajectory.override]]           # budget changes on matching points
     when = { N = 6 }
@@ -169,7 +171,7 @@ _TRAJECTORY = (
     "target",
     "override",
 )
-_TARGET = ("quantity", "rel_se", "se", "max_wall")
+_TARGET = ("quantity", "rel_se", "se", "max_wall", "max_time")
 _OVERRIDE = ("when", "trajectories", "t_total", "burn_in", "initial_state")
 _SCENARIO = ("dissipation", "interaction", "t_scale")
 _ANALYSIS = ("paper", "engine_window", "table1_points", "se_criterion")
@@ -673,8 +675,9 @@ class StudyConfig:
             )
         else:
             out["se"] = _real(target["se"], f"{where}.se", minimum=0, strict=True)
-        if "max_wall" in target:
-            out["max_wall"] = _real(target["max_wall"], f"{where}.max_wall", minimum=0, strict=True)
+        for cap in ("max_wall", "max_time"):
+            if cap in target:
+                out[cap] = _real(target[cap], f"{where}.{cap}", minimum=0, strict=True)
         return out
 
     def _read_analysis(self, analysis: Any) -> None:

@@ -106,7 +106,6 @@ def exact_task(
     """
     from ..liouville.fcs import counting_statistics
     from ..liouville.steady import exact
-    from ..results import entropy_production
 
     rows = []
     for i, kw in enumerate(models):
@@ -115,11 +114,7 @@ def exact_task(
         vals = {q: float(r[q]) for q in _value_names(r, quantities)}
         if counting:
             st = counting_statistics(model, "h")
-            for k in COUNTING_QUANTITIES[:-1]:
-                vals[k] = float(getattr(st, k))
-            sigma = entropy_production(model, r["Q_h"], r["Q_c"])
-            J, D = st.heat_mean, st.heat_diffusion
-            vals["tur_ratio"] = D / J**2 * sigma / 2.0 if J != 0 else math.nan
+            vals.update({k: float(st.values[k]) for k in COUNTING_QUANTITIES})
         for q, v in vals.items():
             rows.append(
                 {
@@ -131,28 +126,6 @@ def exact_task(
                 }
             )
     return {"exact": pd.DataFrame(rows)}, {}
-
-
-def _trajectory_tur(
-    values: Mapping[str, float], se: Mapping[str, float], cum: Mapping, model: PaperModel
-) -> tuple[float, float]:
-    """TUR ratio from trajectory estimates; first-order error propagation of the heat mean,
-    diffusion and entropy production (covariances neglected)."""
-    from ..results import entropy_production
-
-    J, D = cum.get("heat_mean"), cum.get("heat_diffusion")
-    if J is None or D is None or J == 0:
-        return math.nan, math.nan
-    sigma = entropy_production(model, values["Q_h"], values["Q_c"])
-    ratio = D / J**2 * sigma / 2.0
-    se_sigma = math.hypot(
-        se["Q_h"] / model.T_h if model.T_h else 0.0, se["Q_c"] / model.T_c if model.T_c else 0.0
-    )
-    seJ, seD = cum.get("heat_mean_se"), cum.get("heat_diffusion_se")
-    if seJ is None or seD is None or D == 0 or sigma == 0:
-        return ratio, math.nan
-    rel = math.sqrt((seD / D) ** 2 + (2 * seJ / J) ** 2 + (se_sigma / sigma) ** 2)
-    return ratio, abs(ratio) * rel
 
 
 def trajectory_task(
@@ -182,14 +155,18 @@ def trajectory_task(
     initial_state : {"steady", "ground", "thermal"}
     burn_in : float, optional
     target : dict, optional
-        ``{"quantity", "rel_se" or "se", "max_wall"}``: passed to :func:`qjump.simulate`,
-        which adds batches until the standard error of ``quantity`` meets the target (the
-        rule looks at the SE only, never at the value, so it does not bias the mean).
+        ``{"quantity", "rel_se" or "se", "max_wall", "max_time"}``: passed to
+        :func:`qjump.simulate`, which adds blocks of trajectories until the standard error of
+        ``quantity`` meets the target or a cap (wall seconds, measured time) is reached.  The
+        rule looks at the SE only, never at the value, so it does not bias the mean; it works
+        without any exact input (the running SE over independent trajectories), so also
+        where no exact diffusion exists (large N).  With ``max_wall`` the result depends on
+        the machine's speed.
     quantities : list of str, optional
         Values to keep (default :data:`QUANTITIES`; ``["all"]``: every value).
     counting : bool
-        Add the hot-bath scaled cumulants with standard errors
-        (:meth:`TrajectoryResult.cumulants`) and the TUR ratio.
+        Add the hot-bath scaled cumulants and TUR ratio with standard errors
+        (:meth:`TrajectoryResult.counting_statistics`).
 
     Returns
     -------
@@ -208,8 +185,9 @@ def trajectory_task(
             kw["target_rel_se"] = target["rel_se"]
         else:
             kw["target_se"] = target["se"]
-        if "max_wall" in target:
-            kw["max_wall"] = target["max_wall"]
+        for cap in ("max_wall", "max_time"):
+            if cap in target:
+                kw[cap] = target[cap]
     pm = PaperModel(**model)
     r = simulate(
         pm,
@@ -227,16 +205,11 @@ def trajectory_task(
     vals = [float(r.values[q]) for q in names]
     ses = [float(r.se[q]) for q in names]
     if counting:
-        cum = r.cumulants()
-        for k in COUNTING_QUANTITIES[:-1]:
+        st = r.counting_statistics("h")
+        for k in COUNTING_QUANTITIES:
             names.append(k)
-            v, s = cum.get(k), cum.get(k + "_se")
-            vals.append(math.nan if v is None else float(v))
-            ses.append(math.nan if s is None else float(s))
-        tur, tur_se = _trajectory_tur(r.values, r.se, cum, pm)
-        names.append("tur_ratio")
-        vals.append(tur)
-        ses.append(tur_se)
+            vals.append(float(st.values[k]))
+            ses.append(float(st.se.get(k, math.nan)))
     frame = pd.DataFrame({"quantity": names, "trajectory": vals, "se": ses})
     frame["t_total"] = float(r.info["simulated_time"])
     frame["trajectories"] = int(r.info.get("trajectories", trajectories))
@@ -803,9 +776,6 @@ def run_study(
         "run_wall_s": time.perf_counter() - t0,
     }
     (out / "study.json").write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
-    if problems and not quiet:
-        for p in problems:
-            print(f"qjump run: recomputed a damaged task result: {p}", file=sys.stderr)
     report_study(out, quiet=quiet)
     return out
 
