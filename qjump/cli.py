@@ -74,7 +74,7 @@ FLAGS = {
     "overwrite": "--overwrite",
 }
 _INNER = re.compile(r"(?<![-\w])(" + "|".join(k for k in FLAGS if "_" in k) + r")(?![\w-])")
-_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<rest>[:\[ ].*)$", re.S)
+_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<rest>[:\[ =].*)$", re.S)
 
 
 def flag_message(message: str) -> str:

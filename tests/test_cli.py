@@ -312,3 +312,52 @@ def test_console_script_runs():
     proc = subprocess.run([str(exe), "exact", "--N", "0"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "N" in proc.stderr
+
+
+def test_save_refuses_a_different_run_unless_overwrite(tmp_path, capsys):
+    base = [
+        "simulate",
+        "--t-final",
+        "100",
+        "--trajectories",
+        "2",
+        "--initial-state",
+        "steady",
+        "--save",
+        str(tmp_path / "run"),
+        "--json",
+        "--quiet",
+    ]
+    assert run(capsys, *base, "--seed", "1")[0] == 0
+    code, out, err = run(capsys, *base, "--seed", "2")
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "--overwrite" in err and "Traceback" not in err
+    code, out, _ = run(capsys, *base, "--seed", "2", "--overwrite")
+    assert code == 0
+    meta = json.loads((tmp_path / "run" / "metadata.json").read_text())
+    assert meta["seed"] == 2
+
+
+def test_target_rel_se_reports_whether_it_was_met(capsys):
+    code, out, _ = run(
+        capsys,
+        "simulate",
+        "--t-final",
+        "500",
+        "--trajectories",
+        "8",
+        "--initial-state",
+        "steady",
+        "--target-rel-se",
+        "0.5",
+        "--max-wall",
+        "120",
+        "--json",
+        "--quiet",
+    )
+    assert code == 0
+    target = json.loads(out)["target"]
+    assert target["quantity"] == "Q_h" and target["target_rel_se"] == 0.5
+    assert isinstance(target["met"], bool) and target["stopped_by"] in ("target", "max_wall")
+    if target["met"]:
+        assert target["achieved_se"] <= target["target_se"]

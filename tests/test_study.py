@@ -382,6 +382,10 @@ def test_omega_h_grid_without_regime_boundaries_gets_generic_report(tmp_path, ca
         trajectory = [1.5]
         [analysis]
         paper = true
+        [trajectory.target]
+        quantity = "Q_h"
+        rel_se = 0.5
+        max_time = 4000
     """,
     )
     text = (out / "report.md").read_text()
@@ -392,6 +396,12 @@ def test_omega_h_grid_without_regime_boundaries_gets_generic_report(tmp_path, ca
     check_exact_rows(df, load_config(tmp_path / "study.toml"))
     assert (out / "quantities.png").read_bytes()[:4] == b"\x89PNG"
     assert not (out / "fig2.png").exists()
+    # the precision target: extended in blocks, capped by the measured time
+    budget = pd.read_csv(out / "budget.csv")
+    assert len(budget) == 2 and budget["stopped_by"].isin(["target", "max_time"]).all()
+    assert (budget["t_total"] <= 4000 + 400).all()
+    met = budget["stopped_by"] == "target"
+    assert (budget["target_met"] == met).all()
 
 
 def test_omega_sweep_runs_to_a_report(tmp_path):
