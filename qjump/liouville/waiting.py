@@ -18,7 +18,7 @@ Integrating over ``tau`` (``L0`` is stable when no state is dark to every channe
 
 and ``sum_B P(B|A) = 1`` because ``Tr[(L0 + sum_B J_B) X] = 0`` for every ``X``.  ``L0`` is
 block diagonal in the excitation number; every function of it is applied sector by sector in
-the eigenbasis of ``H_eff`` that :class:`qjump.liouville.linalg.SylvesterPreconditioner` computes.
+the eigenbasis of ``H_eff`` that :class:`qjump.liouville.linalg.SylvesterInverse` computes.
 Times are in ``1/omega_c``.
 """
 
@@ -33,8 +33,8 @@ import scipy.sparse as sp
 from ..frames import DENSITY_COLUMNS, EVENTS, WAITING_COLUMNS, check_events, event_type
 from ..model import PaperModel
 from ..system.context import model_system
-from .fcs import liouvillian_parts
-from .linalg import SylvesterPreconditioner
+from .linalg import SylvesterInverse
+from .liouvillian import block_liouvillian
 from .steady import steady_state
 
 __all__ = [
@@ -51,16 +51,12 @@ def event_superoperators(model: PaperModel) -> dict[str, sp.csr_matrix]:
 
     ``J_A rho = sum_k L_k rho L_k^dagger`` over the channels of bath ``A[0]`` and direction
     ``A[1]`` (``+`` absorption, ``-`` emission), built from the sector blocks of the jump
-    operators (:meth:`qjump.system.operators.ModelOperators.jump_blocks`).  An event type without
+    operators (:class:`qjump.liouville.liouvillian.BlockLiouvillian`).  An event type without
     channels (zero rate, e.g. absorption from a bath at ``T = 0``) maps to the zero matrix.
     """
-    parts = liouvillian_parts(model)
-    n = parts.space.size
-    out = {e: sp.csr_matrix((n, n), dtype=complex) for e in EVENTS}
-    for ch, J in zip(parts.channels, parts.jumps, strict=True):
-        e = event_type(ch.bath, ch.kind)
-        out[e] = (out[e] + J).tocsr()
-    return out
+    liouv = block_liouvillian(model)
+    types = [event_type(ch.bath, ch.kind) for ch in liouv.channels]
+    return {e: liouv.jump_matrix(np.array([1.0 if t == e else 0.0 for t in types])) for e in EVENTS}
 
 
 def event_rates(model: PaperModel) -> dict[str, float]:
@@ -76,7 +72,7 @@ class NoJumpFunctions:
     In sector ``k``, ``H_eff = V diag(lambda) V^-1`` and ``L0 (V E_ab V^dagger) =
     mu_ab V E_ab V^dagger`` with ``mu_ab = -i (lambda_a - conj(lambda_b))``, so ``f(L0) Y =
     V (f(mu) * (V^-1 Y V^-dagger)) V^dagger``.  The factorisation is the one of
-    :class:`qjump.liouville.linalg.SylvesterPreconditioner`.
+    :class:`qjump.liouville.linalg.SylvesterInverse`.
 
     Raises
     ------
@@ -86,13 +82,11 @@ class NoJumpFunctions:
     """
 
     def __init__(self, model: PaperModel) -> None:
-        system = model_system(model)
-        self.space = system.space
-        pre = SylvesterPreconditioner(system)
-        spins, H_eff = system.spins, system.ops.H_eff
+        liouv = block_liouvillian(model)
+        self.space = liouv.space
         self.parts = []
-        for k, (V, Vi, _) in enumerate(pre.parts):
-            lam = np.diag(Vi @ spins.block(H_eff, k, k).toarray() @ V)
+        for k, (V, Vi, _) in enumerate(SylvesterInverse(liouv).parts):
+            lam = np.diag(Vi @ liouv.H[k].toarray() @ V)
             scale = max(1.0, float(np.max(np.abs(lam))))
             if np.max(lam.imag) > -1e-12 * scale:
                 raise ValueError(
