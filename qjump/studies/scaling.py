@@ -30,7 +30,7 @@ from scipy.optimize import minimize_scalar
 from ..liouville.steady import exact
 from ..model import PaperModel
 from ..system.context import model_system
-from ..trajectories.kernel import unravelling
+from ..trajectories.sectors import sector_data
 from ..trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 __all__ = ["QUANTITIES", "exact_point", "max_power", "trajectory_point"]
@@ -77,7 +77,7 @@ def trajectory_point(
     """
     q = model_system(model).quantities
     c0, t0 = time.process_time(), time.perf_counter()
-    un = unravelling(model)
+    un = sector_data(model)
     order = np.searchsorted(q.support, un.support)
     setup_cpu = time.process_time() - c0
     spec = TrajectorySpec(t_final=t_final, burn_in=burn_in, window=t_final - burn_in,

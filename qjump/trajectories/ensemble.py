@@ -40,8 +40,8 @@ from ..model import PaperModel
 from ..results import Result
 from ..system.context import model_system
 from ..system.quantities import order_values
-from .kernel import unravelling
 from .records import record_frame, window_frame
+from .sectors import sector_data
 from .trajectory import INITIAL_STATES, TrajectoryOutput, TrajectorySpec, run_trajectory
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
@@ -232,8 +232,8 @@ def per_trajectory_frame(
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every linear quantity and of the currents."""
     q = model_system(model).quantities
-    un = unravelling(model)
-    # the unravelling sorted the support by sector; map back to the QuantitySet's order
+    un = sector_data(model)
+    # the sector data sorts the support by sector; map back to the QuantitySet's order
     order = np.searchsorted(q.support, un.support)
     T = spec.measured_time
     rows = []
