@@ -164,7 +164,7 @@ def assert_dynamics_agree(est, ref, k=4.0):
     assert est[["time", "quantity"]].equals(ref[["time", "quantity"]])
     diff = (est["value"] - ref["value"]).abs()
     # deterministic entries (t = 0 from a basis state, quantities that vanish identically)
-    # have se ~ 0; the observation is taken OBSERVATION_OFFSET after t
+    # have se ~ 0
     bad = diff > k * est["se"] + 1e-8
     assert not bad.any(), est.assign(exact=ref["value"])[bad].to_string()
 

@@ -1,13 +1,9 @@
 """Trajectory estimates of the transient dynamics: every linear quantity at given times.
 
 Owns :func:`dynamics`: the conditional expectation values ``<psi(t)|X_q|psi(t)>/<psi|psi>``
-of each trajectory at explicit times, averaged over trajectories with standard errors.
-
-Each trajectory is replayed from its own seed up to each requested time in turn with the
-public one-trajectory API (:func:`qjump.trajectories.trajectory.run_trajectory`): the jump times and
-channels depend only on the seed, not on where a run stops, so the runs of one trajectory
-follow the same path and the observation at ``t_j`` is one sample taken at
-``t_j + OBSERVATION_OFFSET``.  The cost per trajectory is ``sum_j t_j``.
+of each trajectory at explicit times (``observe_times`` of
+:func:`qjump.trajectories.trajectory.run_trajectory`), averaged over trajectories with
+standard errors.
 """
 
 from __future__ import annotations
@@ -22,42 +18,33 @@ from threadpoolctl import threadpool_limits
 from ..frames import check_initial_state, check_times, dynamics_frame, quantity_order
 from ..model import PaperModel
 from ..system.context import model_system
-from .kernel import unravelling
 from .trajectory import TrajectorySpec, run_trajectory
 
-__all__ = ["OBSERVATION_OFFSET", "dynamics", "observe_trajectory"]
-
-#: The sample of time ``t`` is taken at ``t + OBSERVATION_OFFSET`` (the engine samples at the
-#: midpoint of an interval of twice this length that starts at ``t``).
-OBSERVATION_OFFSET = 1e-9
+__all__ = ["dynamics", "observe_trajectory"]
 
 
 def observe_trajectory(
     model: PaperModel, times: np.ndarray, initial_state: str, seed: np.random.SeedSequence
 ) -> np.ndarray:
-    """Conditional expectation values of one trajectory at ``times``.
+    """Conditional expectation values of one trajectory at ``times`` (sorted, ``>= 0``).
+
+    The trajectory runs to the last time (at least to ``t = 1``); observing draws no random
+    numbers, so the path is the one the seed gives without observations.
 
     Returns
     -------
     ndarray, shape (len(times), n_quantities)
         Columns in the order of :attr:`qjump.system.quantities.QuantitySet.names`.
     """
-    q = model_system(model).quantities
-    order = np.searchsorted(q.support, unravelling(model).support)
-    out = np.empty((len(times), len(q.names)))
-    for j, t in enumerate(times):
-        spec = TrajectorySpec(
-            t_final=float(t) + 2 * OBSERVATION_OFFSET,
-            burn_in=float(t),
-            window=2 * OBSERVATION_OFFSET,
-            sample_interval=2 * OBSERVATION_OFFSET,
-            initial_state=initial_state,
-        )
-        run = run_trajectory(model, spec, seed)
-        xs = np.zeros(q.support.size, complex)
-        xs[order] = run.state_sum / max(run.n_samples, 1)
-        out[j] = q.evaluate_support(xs)
-    return out
+    t_final = max(float(times[-1]), 1.0)
+    spec = TrajectorySpec(
+        t_final=t_final,
+        burn_in=0.0,
+        window=t_final,
+        sample_interval=t_final,
+        initial_state=initial_state,
+    )
+    return run_trajectory(model, spec, seed, observe_times=times).observed
 
 
 def _batch(model, times, initial_state, seeds):
