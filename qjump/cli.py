@@ -404,7 +404,7 @@ def _add_trajectory_flags(
         "--trajectories",
         type=_int_arg("--trajectories"),
         default=trajectories,
-        help=f"number of trajectories (default {trajectories}; 0: exact only)",
+        help="number of trajectories (0: exact values only)",
     )
     if t_final_required:
         t.add_argument(
@@ -417,7 +417,7 @@ def _add_trajectory_flags(
             "--burn-in",
             type=_float_arg("--burn-in"),
             default=None,
-            help="default: 5 relaxation times (0 with --initial-state steady)",
+            help="None: 5 relaxation times (0 with --initial-state steady)",
         )
     t.add_argument("--initial-state", choices=("thermal", "ground", "steady"), default=initial)
     t.add_argument("--seed", type=_int_arg("--seed"), default=0)
@@ -639,7 +639,7 @@ def add_dynamics_commands(sub) -> None:
     w = sub.add_parser("waiting-times", help="statistics of the delay between consecutive jumps")
     _add_model_flags(w)
     w.add_argument(
-        "--events", default=None, metavar="h+,h-,c+,c-", help="event types to report (default all)"
+        "--events", default=None, metavar="h+,h-,c+,c-", help="event types to report (None: all)"
     )
     w.add_argument("--bins", default="0:20:40", help="delay bins start:stop:count or edges")
     w.add_argument(
@@ -665,7 +665,7 @@ def add_dynamics_commands(sub) -> None:
         "--window",
         type=_float_arg("--window"),
         default=None,
-        help="periodogram window (default: measured time / 10)",
+        help="periodogram window (None: measured time / 10)",
     )
     _add_trajectory_flags(n, trajectories=0, initial="steady", t_final_required=True)
     n.set_defaults(func=cmd_noise)
@@ -704,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--burn-in",
         type=_float_arg("--burn-in"),
         default=None,
-        help="default: 5 relaxation times (0 with --initial-state steady)",
+        help="None: 5 relaxation times (0 with --initial-state steady)",
     )
     t.add_argument("--seed", type=_int_arg("--seed"), default=0, help="run seed")
     t.add_argument(
