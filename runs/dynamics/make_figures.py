@@ -36,7 +36,7 @@ SEED = 2026
 INITIAL_STATE = "ground"
 TIMES = np.concatenate([[0.0], np.logspace(-1, np.log10(2000.0), 20)])
 EXACT_TIMES = np.logspace(-2, np.log10(5000.0), 160)
-DYNAMICS_TRAJECTORIES = 400
+DYNAMICS_TRAJECTORIES = 1000
 QUANTITIES = ("Q_h", "W", "energy")
 #: steady-state runs for waiting times and noise
 STEADY_TRAJECTORIES = 16
