@@ -1,0 +1,255 @@
+"""Planted-bug campaign: apply one physics mutation to a temporary copy and run a test tier.
+
+Usage (from the repository root)::
+
+    python tests/mutations/run.py                     # every mutant, fast tier
+    python tests/mutations/run.py --tier slow h_cas_sign steady_start_mode
+    python tests/mutations/run.py --list
+
+Each mutation is a regular-expression substitution in one source file; a pattern that is not
+found aborts the campaign (the code moved: update the table).  The copy is imported through
+``PYTHONPATH`` and its location is checked before any test runs.  The script prints a kill
+matrix (``killed`` = the tier failed, ``survived`` = it passed).  pytest does not collect this
+directory (``collect_ignore`` in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclasses.dataclass(frozen=True)
+class Mutation:
+    name: str
+    description: str
+    path: str  # file relative to the repository root
+    pattern: str  # regular expression (re.MULTILINE)
+    replacement: str
+    fast: tuple[str, ...]  # test files of the fast tier
+    slow: tuple[str, ...]  # test files of the slow tier
+    count: int = 1  # substitutions expected
+
+
+TRAJ_FAST = ("tests/test_trajectories.py", "tests/test_statistics.py", "tests/test_fluctuations.py")
+TRAJ_SLOW = (
+    "tests/test_precision.py",
+    "tests/test_statistics.py",
+    "tests/test_trajectories.py",
+    "tests/test_fluctuations.py",
+)
+EXACT_FAST = ("tests/test_paper_equations.py", "tests/test_invariants.py", "tests/test_fcs.py")
+
+MUTATIONS: list[Mutation] = []
+
+
+def _add(name, description, path, pattern, replacement, fast, slow=TRAJ_SLOW, count=1):
+    MUTATIONS.append(Mutation(name, description, path, pattern, replacement, fast, slow, count))
+
+
+_add(
+    "h_cas_sign",
+    "sign of H_cas flipped",
+    "qjump/dissipators.py",
+    r"H = H \+ 0\.5j \* g\[n\] \* g\[n2\] \* \(A - A\.T\)",
+    "H = H - 0.5j * g[n] * g[n2] * (A - A.T)",
+    EXACT_FAST,
+)
+_add(
+    "sqrt_factors",
+    "sqrt(n+1) and sqrt(n) of the jump operators swapped",
+    "qjump/dissipators.py",
+    r'\("emission", math\.sqrt\(nbar \+ 1\.0\)\), \("absorption", math\.sqrt\(nbar\)\)',
+    '("emission", math.sqrt(nbar)), ("absorption", math.sqrt(nbar + 1.0))',
+    EXACT_FAST,
+)
+_add(
+    "counting_swapped",
+    "absorption/emission swapped in the jump counting (small kernel)",
+    "qjump/unravel.py",
+    r"(_count_jump\(state, t_jump, burn_in, window, n_windows, counts, ch_bath\[jc\],\s*)"
+    r"ch_kind\[jc\]",
+    r"\g<1>1 - ch_kind[jc]",
+    TRAJ_FAST,
+    count=2,
+)
+_add(
+    "jump_coupling_10pct",
+    "channel 0's coupling x1.1 in the trajectory jumps only",
+    "qjump/unravel.py",
+    r"P\[j, k, :d, :d\] = LV\.conj\(\)\.T @ LV",
+    "P[j, k, :d, :d] = (1.21 if j == 0 else 1.0) * (LV.conj().T @ LV)",
+    TRAJ_FAST,
+)
+_add(
+    "se_over_sqrt2",
+    "trajectory standard errors divided by sqrt(2)",
+    "qjump/simulate.py",
+    r"c: float\(df\[c\]\.std\(ddof=1\) / math\.sqrt\(M\)\)",
+    "c: float(df[c].std(ddof=1) / math.sqrt(2 * M))",
+    TRAJ_FAST,
+)
+_add(
+    "steady_start_mode",
+    "steady start = most probable eigenvector of rho_ss",
+    "qjump/trajectory.py",
+    r"i = int\(np\.searchsorted\(np\.cumsum\(probs\), rng\.random\(\) \* probs\.sum\(\), "
+    r'side="right"\)\)',
+    "i = int(np.argmax(probs))",
+    TRAJ_FAST,
+)
+_add(
+    "newton_tolerance",
+    "Newton jump-time tolerance loosened to 1e-3",
+    "qjump/unravel.py",
+    r"if abs\(f\) < 1e-12:",
+    "if abs(f) < 1e-3:",
+    TRAJ_FAST,
+)
+_add(
+    "counting_field_sign",
+    "sign of the counting field in the tilted Liouvillian",
+    "qjump/fcs.py",
+    r"math\.exp\((s|si) \* c\)",
+    r"math.exp(-\g<1> * c)",
+    ("tests/test_fcs.py", "tests/test_fluctuations.py"),
+    count=3,
+)
+_add(
+    "var_over_2t",
+    "diffusion estimated as Var/(2t)",
+    "qjump/fluctuations.py",
+    r"k2 = m2 \* m / \(m - 1\) if m > 1",
+    "k2 = m2 * m / (m - 1) / 2 if m > 1",
+    ("tests/test_fluctuations.py", "tests/test_statistics.py"),
+)
+
+
+def copy_repo(dest: Path) -> None:
+    """The tracked files of the work tree (plus uncommitted edits) without caches."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for rel in files:
+        src = ROOT / rel
+        if not src.is_file():
+            continue
+        out = dest / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, out)
+    # ``qjump.analysis`` is the top-level ``analysis`` directory in the installed package
+    if (dest / "analysis").is_dir() and not (dest / "qjump" / "analysis").exists():
+        os.symlink(dest / "analysis", dest / "qjump" / "analysis")
+
+
+def apply(mutation: Mutation, dest: Path) -> None:
+    target = dest / mutation.path
+    if not target.is_file():
+        raise SystemExit(f"{mutation.name}: file {mutation.path} does not exist")
+    text = target.read_text()
+    new, n = re.subn(mutation.pattern, mutation.replacement, text, flags=re.MULTILINE)
+    if n != mutation.count:
+        raise SystemExit(
+            f"{mutation.name}: pattern {mutation.pattern!r} matched {n} times in "
+            f"{mutation.path}, expected {mutation.count}"
+        )
+    target.write_text(new)
+
+
+def run_tier(dest: Path, files: tuple[str, ...], tier: str, timeout: float) -> tuple[str, float]:
+    env = dict(os.environ, PYTHONPATH=str(dest), NUMBA_CACHE_DIR=str(dest / ".numba"))
+    where = subprocess.run(
+        [sys.executable, "-c", "import qjump; print(qjump.__file__)"],
+        cwd=dest,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if not where.stdout.strip().startswith(str(dest)):
+        raise SystemExit(f"the copy is not the imported package: {where.stdout.strip()}")
+    marker = "slow" if tier == "slow" else "not slow"
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        marker,
+        *files,
+    ]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, cwd=dest, env=env, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout", time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-200:]
+    if proc.returncode == 0:
+        return f"survived ({tail})", elapsed
+    failed = [ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+    return f"killed by {failed[0].split(' - ')[0] if failed else tail}", elapsed
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="mutations to run (default: all)")
+    ap.add_argument("--tier", choices=("fast", "slow"), default="fast")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per mutant")
+    ap.add_argument("--files", nargs="+", help="test files to run instead of the table's")
+    ap.add_argument("--list", action="store_true", help="list the mutations and exit")
+    ap.add_argument(
+        "--check", action="store_true", help="only check that every pattern matches (no tests)"
+    )
+    args = ap.parse_args(argv)
+    chosen = [m for m in MUTATIONS if not args.names or m.name in args.names]
+    unknown = set(args.names) - {m.name for m in MUTATIONS}
+    if unknown:
+        raise SystemExit(f"unknown mutation(s): {', '.join(sorted(unknown))}")
+    if args.list:
+        for m in MUTATIONS:
+            print(f"{m.name:24s} {m.description}")
+        return 0
+    rows = []
+    for m in chosen:
+        with tempfile.TemporaryDirectory(prefix=f"qjump-mutant-{m.name}-") as tmp:
+            dest = Path(tmp)
+            copy_repo(dest)
+            apply(m, dest)
+            if args.check:
+                rows.append((m.name, "pattern found", 0.0))
+                continue
+            files = args.files or (m.fast if args.tier == "fast" else m.slow)
+            verdict, elapsed = run_tier(dest, files, args.tier, args.timeout)
+        rows.append((m.name, verdict, elapsed))
+        print(f"{m.name:24s} {args.tier:5s} {elapsed:7.0f} s  {verdict}", flush=True)
+    print(f"\nkill matrix ({args.tier} tier)")
+    print(f"| mutation | description | {args.tier} tier | seconds |")
+    print("|---|---|---|---|")
+    desc = {m.name: m.description for m in MUTATIONS}
+    for name, verdict, elapsed in rows:
+        print(f"| {name} | {desc[name]} | {verdict} | {elapsed:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
