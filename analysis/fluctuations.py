@@ -1,9 +1,10 @@
 """Tables and figures of heat fluctuations: trajectories against exact FCS (physics notes §6).
 
-Inputs are :class:`qjump.simulate.TrajectoryResult` objects (their ``.windows`` DataFrames,
-schema in :mod:`qjump.records`) or the DataFrames built here; outputs are pandas DataFrames
+Inputs are :class:`qjump.TrajectoryResult` objects (their ``.windows`` DataFrames,
+schema in :mod:`qjump.trajectories.records`) or the DataFrames built here; outputs are pandas
+DataFrames
 or matplotlib Figures (Agg backend; nothing is shown).  Signs and units as in
-:mod:`qjump.fluctuations`: heat is positive into the system, energies in units of
+:mod:`qjump.trajectories.estimates`: heat is positive into the system, energies in units of
 ``omega_c``, times in ``1/omega_c``.
 """
 
@@ -21,9 +22,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from qjump import fcs  # noqa: E402
-from qjump import fluctuations as fl  # noqa: E402
+from qjump.liouville import fcs  # noqa: E402
 from qjump.model import PaperModel  # noqa: E402
+from qjump.trajectories import estimates as fl  # noqa: E402
 
 __all__ = [
     "cumulant_figure",
@@ -103,7 +104,7 @@ def rate_function(model: PaperModel, x: np.ndarray, bath: str = "h",
                   s_grid: np.ndarray | None = None) -> np.ndarray:
     """Large-deviation rate function ``I(x) = sup_s [s x - theta(s)]`` of the quanta rate.
 
-    Legendre transform of :func:`qjump.fcs.scgf` (quanta of ``bath`` per unit time) on a
+    Legendre transform of :func:`qjump.liouville.fcs.scgf` (quanta of ``bath`` per unit time) on a
     grid of counting fields, refined by a local quadratic fit around the grid maximum.
     Points ``x`` whose maximiser lies at the edge of the grid are ``nan``.
 
@@ -217,7 +218,8 @@ def heat_distribution_figure(table: pd.DataFrame, *, title: str = "",
 
 # ---------------------------------------------------------------------------- TUR
 def tur_exact_curve(model: PaperModel, omega_h: Sequence[float], bath: str = "h") -> pd.DataFrame:
-    """Exact TUR ratio ``(D/J^2) sigma/2`` (:func:`qjump.fcs.tur_ratio`) across ``omega_h``.
+    """Exact TUR ratio ``(D/J^2) sigma/2`` (:func:`qjump.liouville.fcs.tur_ratio`) across
+    ``omega_h``.
 
     Returns
     -------
@@ -229,7 +231,8 @@ def tur_exact_curve(model: PaperModel, omega_h: Sequence[float], bath: str = "h"
 
 
 def tur_trajectory_table(results: Iterable, bath: str = "h") -> pd.DataFrame:
-    """Trajectory TUR ratios (:func:`qjump.fluctuations.tur_ratio_trajectories`) with exact.
+    """Trajectory TUR ratios (:func:`qjump.trajectories.estimates.tur_ratio_trajectories`) with
+    exact.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Figures and report of the paper study (``qjump run runs/paper.toml``).
 
 Everything here works on the stored tables of a finished study (``results.parquet``,
-``optimum.csv``, ``table1.csv``, ``study.json``; see :mod:`qjump.study`) and never solves a
+``optimum.csv``, ``table1.csv``, ``study.json``; see :mod:`qjump.studies.runner`) and never solves a
 model, so :func:`write_all` re-draws the figures and ``report.md`` without recomputing.
 
 Claims are judged on the exact values of the fine grid.  Where a claim is an ordering
@@ -94,7 +94,7 @@ class Study:
     Parameters
     ----------
     directory : path-like
-        Output directory of :func:`qjump.study.run_study`.
+        Output directory of :func:`qjump.studies.runner.run_study`.
     """
 
     def __init__(self, directory: str | Path) -> None:

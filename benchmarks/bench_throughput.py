@@ -29,8 +29,8 @@ import time
 import numpy as np
 
 import qjump
-from qjump.fcs import counting_statistics
-from qjump.simulate import simulate
+from qjump.liouville.fcs import counting_statistics
+from qjump.trajectories.ensemble import simulate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODEL = qjump.PaperModel(N=2, omega_h=1.5, dissipation="common", interaction="pairwise")
@@ -73,7 +73,7 @@ def memory_run(total: float) -> dict:
     """Peak RSS of a serial run of ``total`` simulated time units, in a child process."""
     code = (
         "import qjump, resource, json\n"
-        "from qjump.simulate import simulate\n"
+        "from qjump.trajectories.ensemble import simulate\n"
         f"m = qjump.PaperModel(N=2, omega_h=1.5, dissipation='common', interaction='pairwise')\n"
         f"r = simulate(m, t_final={total / 16!r}, trajectories=16, burn_in=0.0, "
         "initial_state='steady', seed=3, n_jobs=1, progress=False)\n"

@@ -4,7 +4,7 @@ Every cell runs in its own subprocess with an address-space limit and a wall-clo
 (:mod:`cells`).  Model: common dissipation, pairwise interaction, omega_h = 1.5, default
 couplings ``g_n = 0.5 + 0.05 (n - 1)``, Omega = 0.1.
 
-* ``qjump-exact``: :func:`qjump.steady.steady_state` (dense / GMRES / matrix-free GMRES
+* ``qjump-exact``: :func:`qjump.liouville.steady.steady_state` (dense / GMRES / matrix-free GMRES
   with the block Gauss-Seidel preconditioner; residual and uniqueness check included).
 * ``qjump-trajectories``: one trajectory from the ground state over a per-N budget of
   simulated time (:data:`TRAJ_BUDGET`), reporting simulated time per wall second.
@@ -50,12 +50,12 @@ def _model(N: int):
 def qjump_exact_cell(N: int) -> dict:
     """Exact steady state by qjump's block solver; returns Q_h, residual and solver."""
     import qjump
-    from qjump.steady import model_context
+    from qjump.system import model_system
 
     model = _model(N)
     res = qjump.exact(model)
     return {
-        "unknowns": int(model_context(model).space.size),
+        "unknowns": int(model_system(model).space.size),
         "Q_h": res["Q_h"],
         "residual": res.info["residual"],
         "solver": res.info["solver"],
@@ -65,7 +65,7 @@ def qjump_exact_cell(N: int) -> dict:
 @register_tool("qjump-trajectories")
 def qjump_trajectory_cell(N: int, t_final: float | None = None) -> dict:
     """One qjump trajectory (ground start, no burn-in) over ``TRAJ_BUDGET[N]``."""
-    from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
+    from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
     model = _model(N)
     T = float(t_final or TRAJ_BUDGET[N])

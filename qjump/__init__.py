@@ -11,11 +11,16 @@ counting_statistics(model, bath)  exact full counting statistics
 
 __version__ = "0.1.0"
 
-from .fcs import counting_statistics  # noqa: E402
+from .liouville.fcs import counting_statistics  # noqa: E402
+from .liouville.steady import (  # noqa: E402
+    NonUniqueSteadyStateError,
+    SteadyState,
+    exact,
+    steady_state,
+)
 from .model import PaperModel  # noqa: E402
 from .results import Result  # noqa: E402
-from .simulate import TrajectoryResult, simulate  # noqa: E402
-from .steady import NonUniqueSteadyStateError, SteadyState, exact, steady_state  # noqa: E402
+from .trajectories.ensemble import TrajectoryResult, simulate  # noqa: E402
 
 __all__ = [
     "NonUniqueSteadyStateError",

@@ -3,7 +3,7 @@
 ``qjump exact``     exact steady state (:func:`qjump.exact`)
 ``qjump simulate``  quantum-jump trajectories (:func:`qjump.simulate`)
 ``qjump fcs``       exact full counting statistics (:func:`qjump.counting_statistics`)
-``qjump run``       a study described by a TOML file (:func:`qjump.study.run_study`)
+``qjump run``       a study described by a TOML file (:func:`qjump.studies.runner.run_study`)
 ``qjump report``    re-draw a study's figures and report from stored results
 
 Bad input exits with code 2 and a one-line message.
@@ -173,7 +173,7 @@ def _print_table(result, extra: dict[str, Any] | None = None) -> None:
 
 # ------------------------------------------------------------------ commands
 def cmd_exact(args: argparse.Namespace) -> int:
-    from .steady import exact
+    from .liouville.steady import exact
 
     result = exact(_model(args))
     if args.json:
@@ -184,7 +184,7 @@ def cmd_exact(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import simulate
+    from .trajectories.ensemble import simulate
 
     model = _model(args)
     if args.trajectories is not None and args.trajectories < 1:
@@ -212,7 +212,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_fcs(args: argparse.Namespace) -> int:
-    from .fcs import counting_statistics
+    from .liouville.fcs import counting_statistics
 
     stats = counting_statistics(_model(args), bath=args.bath, scgf_grid=args.scgf)
     d = stats.to_dict()
@@ -230,7 +230,7 @@ def cmd_fcs(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .study import run_study
+    from .studies.runner import run_study
 
     run_study(
         args.config,
@@ -245,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .study import report_study
+    from .studies.runner import report_study
 
     report_study(args.directory)
     return 0

@@ -101,7 +101,7 @@ class Result:
     method : {"exact", "trajectories"}
     values : dict
         Quantity name -> value.  Currents are in energy per unit time (``omega_c = 1``
-        units); see :mod:`qjump.observables` for the definitions and equation numbers.
+        units); see :mod:`qjump.system.quantities` for the definitions and equation numbers.
     se : dict
         Quantity name -> standard error (0 for exact results).
     info : dict

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from killing import run_until_killed
 
-from qjump.backends import echo_task, run_tasks
-from qjump.progress import Progress, format_duration
-from qjump.tasks import Payload, Task, TaskStore
+from qjump.execution.backends import echo_task, run_tasks
+from qjump.execution.cache import Payload, Task, TaskStore
+from qjump.execution.progress import Progress, format_duration
 
 N_TASKS = 6
 
@@ -153,8 +153,8 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import json, os, signal, sys
 
-    from qjump.backends import echo_task, run_tasks
-    from qjump.tasks import Task, TaskStore
+    from qjump.execution.backends import echo_task, run_tasks
+    from qjump.execution.cache import Task, TaskStore
 
     directory, k, args_list = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     tasks = [

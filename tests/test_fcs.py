@@ -1,4 +1,4 @@
-"""Exact full counting statistics (qjump.fcs, physics notes §6)."""
+"""Exact full counting statistics (qjump.liouville.fcs, physics notes §6)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from paper_reference import PaperReference, TiltedReference
 
 import qjump
-from qjump.fcs import (
+from qjump.liouville.fcs import (
     CountingField,
     CountingStatistics,
     counting_statistics,
@@ -22,7 +22,7 @@ from qjump.fcs import (
     tilted_liouvillian,
     tur_ratio,
 )
-from qjump.liouvillian import block_liouvillian
+from qjump.liouville.liouvillian import block_liouvillian
 
 SCENARIOS = [
     (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")
@@ -332,7 +332,7 @@ def test_bad_input():
 
 def test_iterative_path_matches_direct(monkeypatch):
     """The GMRES path used for N >= 4 (forced here on N = 2) agrees with the direct one."""
-    import qjump.fcs as fcs
+    import qjump.liouville.fcs as fcs
 
     m = _model("common", "all-to-all")
     s = [-0.8, 0.1, 0.6]

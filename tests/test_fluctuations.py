@@ -1,4 +1,5 @@
-"""Trajectory counting statistics (qjump.fluctuations) against exact FCS (physics notes §6).
+"""Trajectory counting statistics (qjump.trajectories.estimates) against exact FCS (physics notes
+§6).
 
 Every statistical bound is a few standard errors computed from the samples themselves;
 seeds are fixed so the tests are deterministic.
@@ -14,9 +15,9 @@ import pandas as pd
 import pytest
 
 import qjump
-from qjump import fcs
-from qjump import fluctuations as fl
-from qjump.simulate import simulate
+from qjump.liouville import fcs
+from qjump.trajectories import estimates as fl
+from qjump.trajectories.ensemble import simulate
 
 SCENARIOS = [
     (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from paper_reference import PaperReference, bose
 
 import qjump
-from qjump.observables import CURRENTS
+from qjump.system.quantities import CURRENTS
 
 SETTINGS = settings(
     max_examples=15,

@@ -15,7 +15,7 @@ from conftest import SCENARIO_IDS, SCENARIOS, exact_cached, paper_model
 from paper_reference import PaperReference
 
 import qjump
-from qjump.liouvillian import full_liouvillian
+from qjump.liouville.liouvillian import full_liouvillian
 
 OMEGAS = (0.5, 1.5, 2.5)
 

@@ -11,11 +11,12 @@ import pytest
 import scipy.linalg as la
 
 import qjump
-from qjump import unravel
-from qjump.liouvillian import full_liouvillian
-from qjump.simulate import simulate
-from qjump.steady import model_context, steady_state
-from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
+from qjump.liouville.liouvillian import full_liouvillian
+from qjump.liouville.steady import steady_state
+from qjump.system import model_system
+from qjump.trajectories import kernel as unravel
+from qjump.trajectories.ensemble import simulate
+from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 SCENARIOS = [
     (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")
@@ -35,7 +36,7 @@ def test_exact_n3_matches_dense_full_space():
                              g_h=[0.5, 0.56, 0.61], g_c=[0.45, 0.5, 0.58])
     ss = steady_state(model)
     L = full_liouvillian(model).toarray()
-    dim = model_context(model).ops.spins.dim
+    dim = model_system(model).ops.spins.dim
     trace = np.eye(dim).reshape(-1)
     B = L.copy()
     B[0, :] += trace  # border: row of the ground-state population gets the trace functional
@@ -119,7 +120,7 @@ def test_large_models_build_without_full_operator_space():
     Omega = np.full((6, 6), 0.02) + np.diag([0.08, 0.09, 0.1, 0.11, 0.12, 0.13])
     model = qjump.PaperModel(N=6, omega_h=1.5, dissipation="cascaded", interaction="all-to-all",
                              Omega=Omega, g_h=np.linspace(0.45, 0.7, 6), g_c=0.5)
-    ctx = model_context(model)
+    ctx = model_system(model)
     assert ctx.ops.spins.dim == 2**12
     assert ctx.space.size == 2_704_156  # C(24, 12)
     assert ctx.quantities.support.size < 0.2 * ctx.space.size
@@ -132,7 +133,7 @@ def test_large_models_build_without_full_operator_space():
 def test_krylov_path_reproduces_eigen_kernel():
     """The Krylov propagation (used for N >= 7) follows the exact eigen kernel: same jumps
     and channels, jump times within the documented error control."""
-    from qjump.krylov import run_trajectory_krylov
+    from qjump.trajectories.krylov import run_trajectory_krylov
 
     model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="cascaded", interaction="all-to-all")
     spec = TrajectorySpec(t_final=150.0, burn_in=0.0, window=50.0, sample_interval=1.0,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import signal
-import sys
 import textwrap
 from pathlib import Path
 
@@ -18,8 +17,8 @@ from pandas.testing import assert_frame_equal
 
 import qjump
 from qjump.cli import main
-from qjump.study import QUANTITIES, StudyConfig, _z, build_tasks, load_config, run_study
-from qjump.tasks import TaskStore
+from qjump.execution.cache import TaskStore
+from qjump.studies.runner import QUANTITIES, StudyConfig, _z, build_tasks, load_config, run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "runs" / "paper.toml"
@@ -145,12 +144,12 @@ def test_report_redraws_without_recomputing(quick_run, tmp_path, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("report must not solve a model")
 
-    import qjump.simulate  # noqa: F401  (registers the module)
+    import qjump.liouville.steady as steady_mod
+    import qjump.trajectories.ensemble as ensemble_mod
 
-    exact_mod = sys.modules["qjump.steady"]
-    monkeypatch.setattr(exact_mod, "steady_state", forbidden)
-    monkeypatch.setattr(exact_mod, "exact", forbidden)
-    monkeypatch.setattr(sys.modules["qjump.simulate"], "simulate", forbidden)
+    monkeypatch.setattr(steady_mod, "steady_state", forbidden)
+    monkeypatch.setattr(steady_mod, "exact", forbidden)
+    monkeypatch.setattr(ensemble_mod, "simulate", forbidden)
     assert main(["report", str(copy)]) == 0
     assert (copy / "report.md").read_text() == (quick_run / "report.md").read_text()
     for name in ("fig2.png", "fig3.png", "fig4.png"):
@@ -161,7 +160,7 @@ def test_report_redraws_without_recomputing(quick_run, tmp_path, monkeypatch):
 KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
-    from qjump.study import run_study
+    from qjump.studies.runner import run_study
 
     config, out, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
     stored = []

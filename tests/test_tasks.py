@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import qjump
-from qjump.backends import echo_task
-from qjump.tasks import (
+from qjump.execution.backends import echo_task
+from qjump.execution.cache import (
     SUFFIX,
     Payload,
     StoreProblem,

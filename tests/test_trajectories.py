@@ -13,9 +13,10 @@ import pytest
 from scipy import stats
 
 import qjump
-from qjump.simulate import simulate
-from qjump.steady import evolve, model_context
-from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
+from qjump.liouville.steady import evolve
+from qjump.system import model_system
+from qjump.trajectories.ensemble import simulate
+from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 SCENARIOS = [
     (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")
@@ -120,7 +121,7 @@ def test_relaxation_from_ground_state_matches_exact_evolution(dissipation):
     """Time-resolved check: the ensemble-averaged conditional energy at window edges and the
     populations averaged over [0, t] follow the exact rho(t) of the project's Liouvillian."""
     model = qjump.PaperModel(dissipation=dissipation, interaction="all-to-all", omega_h=2.5)
-    ctx = model_context(model)
+    ctx = model_system(model)
     x0 = np.zeros(ctx.space.size, complex)
     x0[0] = 1.0  # ground state
     t_final, window, dt = 6.0, 0.5, 0.05

@@ -17,8 +17,8 @@ from pathlib import Path
 from qjump.analysis.fluctuations import heat_distribution_figure, heat_distribution_table
 
 import qjump
-from qjump.fluctuations import fluctuation_theorem_check, scaled_cumulants
-from qjump.simulate import simulate
+from qjump.trajectories.ensemble import simulate
+from qjump.trajectories.estimates import fluctuation_theorem_check, scaled_cumulants
 
 HERE = Path(__file__).resolve().parent
 TAU = 200.0
@@ -45,7 +45,7 @@ def main() -> None:
     ft = fluctuation_theorem_check(result, model, tau=TAU)
     summary = {
         "model": model.label, "tau": TAU, "windows": n,
-        "quanta": est.to_dict(), "exact": qjump.fcs.cumulants(model, "h")._asdict(),
+        "quanta": est.to_dict(), "exact": qjump.liouville.fcs.cumulants(model, "h")._asdict(),
         "ft_slope": ft.slope, "ft_slope_se": ft.slope_se, "affinity": ft.affinity,
         "exact_gc_violation": ft.exact_violation,
         "wall_time_s": time.perf_counter() - t0,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from qjump.model import PaperModel
-from qjump.scaling import exact_point
+from qjump.studies.scaling import exact_point
 
 rows = []
 for diss in ("common", "independent", "cascaded"):

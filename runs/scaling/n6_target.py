@@ -23,8 +23,8 @@ import numpy as np
 
 def _worker(wid: int, deadline: float, burn_in: float, measure: float, queue) -> None:
     from qjump.model import PaperModel
-    from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
-    from qjump.unravel import unravelling
+    from qjump.trajectories.kernel import unravelling
+    from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
     model = PaperModel(N=6, omega_h=1.5, dissipation="common", interaction="pairwise")
     c0 = time.process_time()

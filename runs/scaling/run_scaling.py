@@ -1,4 +1,4 @@
-"""Run the scaling study of ``runs/scaling.toml`` (see :mod:`qjump.scaling`).
+"""Run the scaling study of ``runs/scaling.toml`` (see :mod:`qjump.studies.scaling`).
 
 Usage::
 
@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from qjump.model import PaperModel  # noqa: E402
-from qjump.scaling import exact_point, max_power, trajectory_point  # noqa: E402
+from qjump.studies.scaling import exact_point, max_power, trajectory_point  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
 

@@ -8,7 +8,7 @@ import sys
 import time
 
 from qjump.model import PaperModel
-from qjump.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
+from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 t_final = float(sys.argv[1]) if len(sys.argv) > 1 else 2e6
 repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5

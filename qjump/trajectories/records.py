@@ -41,9 +41,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .model import PaperModel
+from ..model import PaperModel
+from .kernel import unravelling
 from .trajectory import TrajectoryOutput, TrajectorySpec
-from .unravel import unravelling
 
 __all__ = ["WINDOW_COLUMNS", "RECORD_COLUMNS", "record_frame", "window_frame"]
 

@@ -14,9 +14,10 @@ import math
 
 import numpy as np
 
-from .model import PaperModel
-from .steady import model_context, steady_state
-from .unravel import (
+from ..liouville.steady import steady_state
+from ..model import PaperModel
+from ..system.context import model_system
+from .kernel import (
     LargeUnravelling,
     Unravelling,
     _observe,
@@ -100,7 +101,7 @@ class TrajectoryOutput:
 def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Generator):
     """Sector and computational-basis vector (within the sector) of the initial state."""
     un = unravelling(model)
-    spins = model_context(model).ops.spins
+    spins = model_system(model).spins
     if spec.initial_state == "steady":
         probs, states = _steady_eigenstates(model)
         i = int(np.searchsorted(np.cumsum(probs), rng.random() * probs.sum(), side="right"))
@@ -134,8 +135,8 @@ def run_trajectory(
 ) -> TrajectoryOutput:
     """Run one trajectory (see module docstring).
 
-    Models with sectors above :data:`qjump.unravel.EIGEN_SECTOR_MAX` (``N >= 7``) are
-    propagated by the Krylov path of :mod:`qjump.krylov`.
+    Models with sectors above :data:`qjump.trajectories.kernel.EIGEN_SECTOR_MAX` (``N >= 7``) are
+    propagated by the Krylov path of :mod:`qjump.trajectories.krylov`.
     """
     un = unravelling(model)
     if not isinstance(un, (Unravelling, LargeUnravelling)):

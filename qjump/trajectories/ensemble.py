@@ -33,12 +33,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .backends import run_tasks
-from .model import PaperModel
+from ..execution.backends import run_tasks
+from ..execution.cache import MemoryStore, Task, TaskStore
+from ..liouville.steady import relaxation_time
+from ..model import PaperModel
+from ..results import Result
+from ..system.context import model_system
+from ..system.quantities import order_values
+from .kernel import unravelling
 from .records import record_frame, window_frame
-from .results import Result
-from .steady import model_context, order_values, relaxation_time
-from .tasks import MemoryStore, Task, TaskStore
 from .trajectory import INITIAL_STATES, TrajectoryOutput, TrajectorySpec, run_trajectory
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
@@ -58,11 +61,11 @@ class TrajectoryResult(Result):
     Attributes
     ----------
     windows : pandas.DataFrame
-        Window summaries, schema in :mod:`qjump.records`.
+        Window summaries, schema in :mod:`qjump.trajectories.records`.
     per_trajectory : pandas.DataFrame
         One row per trajectory: its own estimate of every quantity.
     records : pandas.DataFrame or None
-        Raw jump records (``records=True``), schema in :mod:`qjump.records`.
+        Raw jump records (``records=True``), schema in :mod:`qjump.trajectories.records`.
     """
 
     windows: pd.DataFrame | None = None
@@ -74,11 +77,11 @@ class TrajectoryResult(Result):
 
         Keys ``quanta_mean, quanta_mean_se, quanta_diffusion, ..., heat_skewness_se``
         (physics notes §6 names); estimators, bootstrap errors and the finite-``T`` bias
-        are documented in :mod:`qjump.fluctuations`.  Values that are not available (the
+        are documented in :mod:`qjump.trajectories.estimates`.  Values that are not available (the
         standard errors with fewer than 8 trajectories) are ``None``, as in
         :meth:`to_dict`, so the mapping is JSON-ready.
         """
-        from .fluctuations import scaled_cumulants
+        from .estimates import scaled_cumulants
 
         out: dict[str, float | None] = {}
         for quantity in ("quanta", "heat"):
@@ -228,10 +231,7 @@ def per_trajectory_frame(
     model: PaperModel, spec: TrajectorySpec, ids: list[int], outputs: list[TrajectoryOutput]
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every linear quantity and of the currents."""
-    ctx = model_context(model)
-    q = ctx.quantities
-    from .unravel import unravelling
-
+    q = model_system(model).quantities
     un = unravelling(model)
     # the unravelling sorted the support by sector; map back to the QuantitySet's order
     order = np.searchsorted(q.support, un.support)
@@ -260,7 +260,7 @@ def estimate(
     model: PaperModel, per_trajectory: pd.DataFrame
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Means and standard errors over trajectories (jackknife for the product form)."""
-    q = model_context(model).quantities
+    q = model_system(model).quantities
     df = per_trajectory.sort_values("trajectory")
     M = len(df)
     cols = [c for c in q.names]
@@ -387,7 +387,7 @@ def write_run(directory: Path, result: TrajectoryResult) -> None:
     Files: ``windows.parquet``, ``trajectories.parquet``, ``records.parquet`` (when kept),
     ``estimates.json`` and ``metadata.json`` (qjump version, model, run options, seed).
     """
-    from . import __version__
+    from .. import __version__
 
     directory.mkdir(parents=True, exist_ok=True)
     frames = {"windows": result.windows, "trajectories": result.per_trajectory}

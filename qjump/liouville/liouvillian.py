@@ -5,7 +5,7 @@ The master equation (paper Eq. 4) in Lindblad form is
     d rho/dt = -i [H_S + H_cas, rho] + sum_j (L_j rho L_j^dag - 1/2 {L_j^dag L_j, rho})
              = -i (H_eff rho - rho H_eff^dag) + sum_j L_j rho L_j^dag,
 
-with the jump operators of :mod:`qjump.dissipators`.  A state that is block diagonal in the
+with the jump operators of :mod:`qjump.system.operators`.  A state that is block diagonal in the
 excitation number ``k`` stays so (physics notes §4), and the steady state is block diagonal, so
 the solver works on the *block space*: the concatenation of the row-major vectors of the blocks
 ``rho_k`` (``sum_k C(2N,k)^2 = C(4N,2N)`` unknowns instead of ``4^(2N)``).
@@ -20,73 +20,22 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
-from .dissipators import ModelOperators
-from .model import PaperModel
+from ..model import PaperModel
+from ..system.blocks import BlockSpace
+from ..system.context import model_system
+from ..system.operators import ModelOperators
 
-__all__ = ["BlockLiouvillianOperator", "BlockSpace", "block_liouvillian", "full_liouvillian"]
+__all__ = [
+    "BlockLiouvillianOperator",
+    "block_liouvillian",
+    "full_liouvillian",
+    "liouvillian",
+    "matrix_free_liouvillian",
+    "solver_operator",
+]
 
-
-class BlockSpace:
-    """Index bookkeeping of the block-diagonal operator space of a model.
-
-    Attributes
-    ----------
-    dims : list of int
-        Sector dimensions ``d_k``.
-    offsets : ndarray
-        Start of block ``k`` in the block vector; ``offsets[-1]`` is the total size.
-    """
-
-    def __init__(self, ops: ModelOperators) -> None:
-        self.ops = ops
-        self.spins = ops.spins
-        self.dims = self.spins.sector_dims
-        sizes = np.array([d * d for d in self.dims], dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)])
-        self.size = int(self.offsets[-1])
-
-    def split(self, x: np.ndarray) -> list[np.ndarray]:
-        """Block vector -> list of ``d_k x d_k`` blocks (views)."""
-        return [
-            x[self.offsets[k] : self.offsets[k + 1]].reshape(d, d) for k, d in enumerate(self.dims)
-        ]
-
-    def join(self, blocks: list[np.ndarray]) -> np.ndarray:
-        """List of blocks -> block vector."""
-        return np.concatenate([np.asarray(b).reshape(-1) for b in blocks])
-
-    @functools.cached_property
-    def trace_vector(self) -> np.ndarray:
-        """``w`` with ``w @ x = Tr(rho)``."""
-        w = np.zeros(self.size)
-        for k, d in enumerate(self.dims):
-            w[self.offsets[k] + np.arange(d) * (d + 1)] = 1.0
-        return w
-
-    def functional(self, X: sp.spmatrix) -> sp.csr_matrix:
-        """Row vector ``f`` with ``f @ x = Tr(X rho)`` for block-diagonal ``rho``.
-
-        Only the diagonal blocks of ``X`` contribute (``rho`` is block diagonal).
-        """
-        cols, vals = [], []
-        X = sp.csr_matrix(X)
-        for k, d in enumerate(self.dims):
-            blk = self.spins.block(X, k, k).tocoo()
-            # Tr(X rho) = sum_ab X[b, a] rho[a, b];  rho[a, b] sits at offset + a*d + b
-            cols.append(self.offsets[k] + blk.col * d + blk.row)
-            vals.append(blk.data)
-        cols = np.concatenate(cols)
-        vals = np.concatenate(vals).astype(complex)
-        return sp.csr_matrix((vals, (np.zeros_like(cols), cols)), shape=(1, self.size))
-
-    def full_matrix(self, x: np.ndarray) -> np.ndarray:
-        """Dense ``4^N x 4^N`` density matrix of a block vector (small systems only)."""
-        dim = self.spins.dim
-        rho = np.zeros((dim, dim), dtype=complex)
-        for k, blk in enumerate(self.split(x)):
-            s = self.spins.sectors[k]
-            rho[np.ix_(s, s)] = blk
-        return rho
+#: Above this many unknowns (N >= 6) the block Liouvillian is applied matrix-free.
+MATRIX_FREE_LIMIT = 1_000_000
 
 
 def block_liouvillian(model: PaperModel | ModelOperators) -> tuple[sp.csr_matrix, BlockSpace]:
@@ -118,7 +67,7 @@ def block_liouvillian(model: PaperModel | ModelOperators) -> tuple[sp.csr_matrix
 def full_liouvillian(model: PaperModel | ModelOperators) -> sp.csr_matrix:
     """Sparse Liouvillian on the full ``4^(2N)``-dimensional operator space (checks only).
 
-    Built from the jump operators and ``H_S + H_cas`` of :mod:`qjump.dissipators`; the
+    Built from the jump operators and ``H_S + H_cas`` of :mod:`qjump.system.operators`; the
     tests compare it with the paper's Eqs. (10), (11) and (15) written out directly.
     """
     ops = model if isinstance(model, ModelOperators) else ModelOperators(model)
@@ -195,3 +144,23 @@ class BlockLiouvillianOperator:
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         return self.matvec(x)
+
+
+@functools.lru_cache(maxsize=64)
+def liouvillian(model: PaperModel) -> sp.csr_matrix:
+    """The sparse block Liouvillian of ``model`` (built once per model)."""
+    return block_liouvillian(model_system(model).ops)[0]
+
+
+@functools.lru_cache(maxsize=16)
+def matrix_free_liouvillian(model: PaperModel) -> BlockLiouvillianOperator:
+    """The matrix-free block Liouvillian of ``model`` (built once per model)."""
+    return BlockLiouvillianOperator(model_system(model).ops)
+
+
+def solver_operator(model: PaperModel):
+    """The block Liouvillian for iterative solves: the sparse matrix up to
+    :data:`MATRIX_FREE_LIMIT` unknowns, else the matrix-free operator."""
+    if model_system(model).space.size <= MATRIX_FREE_LIMIT:
+        return liouvillian(model)
+    return matrix_free_liouvillian(model)

@@ -27,8 +27,8 @@ import math
 
 import scipy.sparse as sp
 
-from .model import PaperModel
-from .operators import SpinSystem
+from ..model import PaperModel
+from .spins import SpinSystem
 
 __all__ = ["Channel", "ModelOperators"]
 

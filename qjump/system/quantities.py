@@ -40,10 +40,10 @@ import functools
 import numpy as np
 import scipy.sparse as sp
 
-from .dissipators import BATHS, ModelOperators
-from .liouvillian import BlockSpace
+from .blocks import BlockSpace
+from .operators import BATHS, ModelOperators
 
-__all__ = ["CURRENTS", "QuantitySet"]
+__all__ = ["CURRENTS", "QuantitySet", "order_values"]
 
 #: The currents, in output order.
 CURRENTS = (
@@ -188,3 +188,15 @@ class QuantitySet:
                 coh = values[f"coh_h{q + 1}c{n + 1}"]
             total = total + values[f"sz_{i}{m + 1}"] * coh
         return total
+
+
+def order_values(values: dict, product: float) -> dict:
+    """Output order: currents, coherence quantities, the rest."""
+    out = {k: values[k] for k in CURRENTS}
+    out["C_loc"] = values["C_loc"]
+    out["C_nonloc"] = values["C_nonloc"]
+    out["C_nonloc_product"] = product
+    for k, v in values.items():
+        if k not in out:
+            out[k] = v
+    return out

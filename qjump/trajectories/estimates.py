@@ -1,9 +1,10 @@
 """Trajectory estimates of counting statistics from window summaries (physics notes §5, §6).
 
-The exact reference is :mod:`qjump.fcs`; this module estimates the same quantities from the
-window summaries of :func:`qjump.simulate` (schema in :mod:`qjump.records`).
+The exact reference is :mod:`qjump.liouville.fcs`; this module estimates the same quantities from
+the
+window summaries of :func:`qjump.simulate` (schema in :mod:`qjump.trajectories.records`).
 
-Sign conventions and units (as in :mod:`qjump.records`):
+Sign conventions and units (as in :mod:`qjump.trajectories.records`):
 
 * ``quanta_i`` is the net number of quanta taken *from* bath ``i`` (absorptions minus
   emissions), ``heat_i = omega_i quanta_i`` is the heat flowing *into the system* from bath
@@ -27,7 +28,7 @@ than :data:`MIN_TRAJECTORIES_SE` trajectories the standard errors are ``nan``.
 Finite-T bias: for a stationary start, ``Var(X_T) = D T + c + O(exp(-T/tau_relax))`` with
 ``c`` of order ``D tau_relax``, so ``k2(X)/T`` is biased by a relative amount of order
 ``tau_relax / T`` (likewise ``k3``).  For a non-stationary start the burn-in must also remove
-the transient.  Use ``T`` much longer than :func:`qjump.steady.relaxation_time` (com(1)
+the transient.  Use ``T`` much longer than :func:`qjump.liouville.steady.relaxation_time` (com(1)
 relaxes in ~372, com(2) in ~208 time units) and ``initial_state="steady"``.
 """
 
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .model import PaperModel
+from ..model import PaperModel
 
 __all__ = [
     "BOOTSTRAP_SEED",
@@ -78,10 +79,16 @@ QUANTITIES = ("quanta", "heat", "work")
 def _windows_of(result_or_windows: Any) -> pd.DataFrame:
     windows = getattr(result_or_windows, "windows", result_or_windows)
     if not isinstance(windows, pd.DataFrame):
-        raise TypeError("expected a TrajectoryResult or a window DataFrame (qjump.records)")
+        raise TypeError(
+            "expected a TrajectoryResult or a window DataFrame "
+            "(qjump.trajectories.records)"
+        )
     missing = [c for c in _REQUIRED if c not in windows.columns]
     if missing:
-        raise ValueError(f"windows: missing column(s) {missing} (schema in qjump.records)")
+        raise ValueError(
+            f"windows: missing column(s) {missing} (schema in "
+            f"qjump.trajectories.records)"
+        )
     return windows
 
 
@@ -92,7 +99,7 @@ def tidy_windows(result_or_windows: Any, tau: float | None = None) -> pd.DataFra
     ----------
     result_or_windows : TrajectoryResult or pandas.DataFrame
         A result of :func:`qjump.simulate` or its ``.windows`` (schema in
-        :mod:`qjump.records`).
+        :mod:`qjump.trajectories.records`).
     tau : float, optional
         Re-aggregate contiguous windows into blocks of length ``tau``.  ``tau`` must be a
         multiple of the window length (the windows tile ``[burn_in, t_final]`` with equal
@@ -428,7 +435,7 @@ def tur_ratio_trajectories(
     ``sigma = -Q_h/T_h - Q_c/T_c`` the entropy production rate from the trajectory heats
     ``Q_i`` (positive into the system).  The standard error is the bootstrap over
     trajectories (same resamples for numerator and denominator).  The exact value is
-    :func:`qjump.fcs.tur_ratio`.
+    :func:`qjump.liouville.fcs.tur_ratio`.
 
     The classical bound is ``ratio >= 1``.  A violation (``< 1``) is claimed only from the
     exact ratio: with the paper's parameters the exact ratio is 1.004-1.75 (physics notes
@@ -491,7 +498,7 @@ class FluctuationTheoremCheck:
     affinity : float
         ``A = omega_c/T_c - omega_h/T_h``, the asymptotic slope.
     exact_violation : float or None
-        :func:`qjump.fcs.gallavotti_cohen_violation` (relative), if computed.
+        :func:`qjump.liouville.fcs.gallavotti_cohen_violation` (relative), if computed.
     table : pandas.DataFrame
         ``k, count_k, count_minus_k, log_ratio, log_ratio_se`` for the ``k > 0`` used.
     tau : float
@@ -541,7 +548,7 @@ def fluctuation_theorem_check(
     ``>= min_count``) is fitted and ``slope`` is compared with ``A``.  Its standard error is
     the bootstrap over trajectories (windows of one trajectory are correlated).
 
-    The exact check is :func:`qjump.fcs.gallavotti_cohen_violation`: zero to round-off for
+    The exact check is :func:`qjump.liouville.fcs.gallavotti_cohen_violation`: zero to round-off for
     ``ind``/``com``, small but non-zero for ``cas`` (~1.8e-3 relative for cas(1) at
     ``omega_h = 1.5``), a finding rather than a bug.
 
@@ -562,7 +569,7 @@ def fluctuation_theorem_check(
     -------
     FluctuationTheoremCheck
     """
-    from .fcs import gallavotti_cohen_affinity, gallavotti_cohen_violation
+    from ..liouville.fcs import gallavotti_cohen_affinity, gallavotti_cohen_violation
 
     A = gallavotti_cohen_affinity(model)
     df = tidy_windows(windows, tau)

@@ -1,9 +1,10 @@
 """Scaling study: currents and coherence quantities against N (``runs/scaling.toml``).
 
-Exact values (:func:`qjump.steady.exact`) are used where the block solver is cheap
+Exact values (:func:`qjump.liouville.steady.exact`) are used where the block solver is cheap
 (``N <= N_exact``); beyond that, quantum-jump trajectories started in the ground state with
-a burn-in.  Trajectory estimates come straight from :func:`qjump.trajectory.run_trajectory`
-(not :func:`qjump.simulate.simulate`, whose default burn-in needs the exact relaxation time,
+a burn-in.  Trajectory estimates come straight from
+:func:`qjump.trajectories.trajectory.run_trajectory`
+(not :func:`qjump.simulate`, whose default burn-in needs the exact relaxation time,
 i.e. an exact solve, which is what we avoid at large N).
 
 Two estimators of the heat current are reported for trajectories:
@@ -26,10 +27,11 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from .model import PaperModel
-from .steady import exact, model_context
-from .trajectory import TrajectorySpec, run_trajectory, trajectory_seed
-from .unravel import unravelling
+from ..liouville.steady import exact
+from ..model import PaperModel
+from ..system.context import model_system
+from ..trajectories.kernel import unravelling
+from ..trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
 __all__ = ["QUANTITIES", "exact_point", "max_power", "trajectory_point"]
 
@@ -69,11 +71,11 @@ def trajectory_point(
     trajectories : int
         Number of independent trajectories ``M >= 2``.
     seed : int
-        Run seed (trajectory ``i`` uses :func:`qjump.trajectory.trajectory_seed`).
+        Run seed (trajectory ``i`` uses :func:`qjump.trajectories.trajectory.trajectory_seed`).
     sample_interval : float
         Spacing of the conditional-state samples.
     """
-    q = model_context(model).quantities
+    q = model_system(model).quantities
     c0, t0 = time.process_time(), time.perf_counter()
     un = unravelling(model)
     order = np.searchsorted(q.support, un.support)

@@ -3,7 +3,8 @@
 A study (e.g. ``runs/paper.toml``) lists the model defaults, the scenarios (dissipation x
 interaction), a fine exact grid and a coarser trajectory grid of ``omega_h`` values, the
 statistical budget of every trajectory point and the study seed.  :func:`run_study` turns it
-into tasks (:class:`qjump.tasks.Task`), runs them with :func:`qjump.backends.run_tasks`
+into tasks (:class:`qjump.execution.cache.Task`), runs them with
+:func:`qjump.execution.backends.run_tasks`
 (resumable: each finished task is stored atomically in ``<out>/cache/``), and writes
 
 * ``results.parquet`` / ``results.csv``: one row per (scenario, ``omega_h``, quantity) with
@@ -74,11 +75,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from .backends import run_tasks
-from .model import PaperModel
-from .observables import CURRENTS
-from .tasks import Payload, Task, TaskStore
+from .. import __version__
+from ..execution.backends import run_tasks
+from ..execution.cache import Payload, Task, TaskStore
+from ..model import PaperModel
+from ..system.quantities import CURRENTS
 
 __all__ = [
     "QUANTITIES",
@@ -285,7 +286,7 @@ def exact_task(model: dict, grid: list[float]) -> tuple[dict[str, pd.DataFrame],
     meta : dict
         Empty.
     """
-    from .steady import exact
+    from ..liouville.steady import exact
 
     rows = []
     for x in grid:
@@ -311,7 +312,7 @@ def trajectory_task(
     meta : dict
         Empty (the runner adds the wall time).
     """
-    from .simulate import simulate
+    from ..trajectories.ensemble import simulate
 
     r = simulate(
         PaperModel(**model), t_final=t_final, trajectories=trajectories, seed=seed,
@@ -346,7 +347,7 @@ def optimum_task(model: dict, window: list[float]) -> tuple[dict[str, pd.DataFra
     """
     from scipy.optimize import minimize_scalar
 
-    from .steady import exact
+    from ..liouville.steady import exact
 
     def neg_power(x: float) -> float:
         return float(exact(PaperModel(**model, omega_h=float(x)))["W"])  # W < 0 in the engine
@@ -368,7 +369,7 @@ def optimum_task(model: dict, window: list[float]) -> tuple[dict[str, pd.DataFra
 
 def _class_masks(ss) -> dict[str, np.ndarray]:
     """Boolean masks of the Table I matrix-element classes in the computational basis."""
-    ops = ss.context.ops
+    ops = ss.system.ops
     N = ss.model.N
     dim = ops.spins.dim
     occ = {}
@@ -408,7 +409,7 @@ def table1_task(
     meta : dict
         Empty.
     """
-    from .steady import steady_state
+    from ..liouville.steady import steady_state
 
     rows = []
     for s in scenarios:
@@ -418,7 +419,7 @@ def table1_task(
             ss = steady_state(m)
             rho = ss.full()
             masks = _class_masks(ss)
-            ops = ss.context.quantities.operators
+            ops = ss.system.quantities.operators
             for q in TABLE1_QUANTITIES:
                 X = ops[q].toarray()
                 full = float(np.real(np.sum(X.T * rho)))
@@ -458,7 +459,8 @@ def point_budgets(config: StudyConfig, scenario: Mapping) -> list[float]:
     point gets the time at which the predicted SE of ``Q_h``, ``Q_c`` and ``W`` is at most
     ``target_rel_se`` times the largest exact ``|value|`` of that current over the
     trajectory grid.  The prediction uses the exact heat diffusion ``D`` of the hot bath
-    (:func:`qjump.fcs.counting_statistics`): ``SE(Q_h) = sqrt(D/T)``, and since every quantum
+    (:func:`qjump.liouville.fcs.counting_statistics`): ``SE(Q_h) = sqrt(D/T)``, and since every
+    quantum
     crosses between the ensembles, ``SE(Q_c) = (omega_c/omega_h) SE(Q_h)`` and
     ``SE(W) = |1 - omega_c/omega_h| SE(Q_h)``.  The time is multiplied by ``t_scale``,
     clipped to ``[t_min, t_max]`` and rounded up to two significant digits.
@@ -468,8 +470,8 @@ def point_budgets(config: StudyConfig, scenario: Mapping) -> list[float]:
     target = tr.get("target_rel_se")
     if target is None:
         return [float(tr["t_total"]) * scenario["t_scale"]] * len(grid)
-    from .fcs import counting_statistics
-    from .steady import exact
+    from ..liouville.fcs import counting_statistics
+    from ..liouville.steady import exact
 
     models = [config.model_for(scenario, x) for x in grid]
     vals = [exact(m) for m in models]
@@ -640,7 +642,7 @@ def run_study(
     quick : bool, optional
         Apply the ``[quick]`` overrides (CI profile).
     backend : {"loky", "dask", "serial"}, optional
-        :func:`qjump.backends.run_tasks` backend.
+        :func:`qjump.execution.backends.run_tasks` backend.
     scheduler : str, optional
         Dask scheduler address (``backend="dask"``).
     n_jobs : int, optional
@@ -720,7 +722,7 @@ def report_study(directory: str | os.PathLike) -> Path:
     Path
         The path of ``report.md``.
     """
-    from .analysis import paper
+    from ..analysis import paper
 
     directory = Path(directory)
     if not (directory / "results.parquet").exists():

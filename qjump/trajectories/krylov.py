@@ -3,7 +3,8 @@
 For sectors too large for a dense eigendecomposition (``d > EIGEN_SECTOR_MAX``, i.e. the
 ``C(14, 7) = 3432`` and ``C(16, 8) = 12870`` sectors of ``N = 7, 8``) the no-jump state is
 propagated with a restarted Arnoldi (Krylov) method on the sparse sector block ``H_k`` of
-``H_eff``.  The algorithm is the same unravelling as :mod:`qjump.unravel` (same jump rule,
+``H_eff``.  The algorithm is the same unravelling as :mod:`qjump.trajectories.kernel` (same jump
+rule,
 same channel choice, same observation grid); only the propagator differs.
 
 Error control
@@ -44,8 +45,8 @@ import numpy as np
 import scipy.linalg as la
 from scipy.optimize import brentq
 
-from .model import PaperModel
-from .steady import model_context
+from ..model import PaperModel
+from ..system.context import model_system
 
 __all__ = ["KRYLOV_TOL", "KrylovUnravelling", "krylov_unravelling", "run_trajectory_krylov"]
 
@@ -77,9 +78,9 @@ class KrylovUnravelling:
 @functools.lru_cache(maxsize=4)
 def krylov_unravelling(model: PaperModel) -> KrylovUnravelling:
     """Build (and cache) the sparse arrays of the Krylov path."""
-    from .unravel import ABSORPTION, EMISSION, _support_arrays
+    from .kernel import ABSORPTION, EMISSION, _support_arrays
 
-    ctx = model_context(model)
+    ctx = model_system(model)
     ops, spins = ctx.ops, ctx.ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
     K = dims.size
@@ -160,7 +161,7 @@ def _log_gap(s: float, step: _Step, log_target: float) -> float:
 
 
 def run_trajectory_krylov(model: PaperModel, spec, seed: np.random.SeedSequence):
-    """:func:`qjump.trajectory.run_trajectory` for models with very large sectors."""
+    """:func:`qjump.trajectories.trajectory.run_trajectory` for models with very large sectors."""
     from .trajectory import TrajectoryOutput, _initial_state
 
     un = krylov_unravelling(model)

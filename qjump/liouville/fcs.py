@@ -3,7 +3,7 @@
 Physics notes §6.  Tilt the Liouvillian by a counting field ``s``: every jump superoperator
 ``J_k rho = L_k rho L_k^dagger`` is multiplied by ``exp(s c_k)``, where the *charge* of
 channel ``k`` is ``c_k = w_{bath(k)} nu_k``, ``nu_k = +1`` for absorption and ``-1`` for
-emission (:attr:`qjump.dissipators.Channel.quanta`) and ``w`` are the weights of a
+emission (:attr:`qjump.system.operators.Channel.quanta`) and ``w`` are the weights of a
 :class:`CountingField`:
 
 * quanta of bath ``i``: ``w = {i: 1}`` (the default; what :func:`scgf` counts),
@@ -23,7 +23,7 @@ and ``quanta_skewness = theta'''(0)`` (the scaled third cumulant).  The ``heat_*
 count ``omega_i`` per quantum.
 
 Everything works in the block-diagonal (excitation-number) space of
-:mod:`qjump.liouvillian`: ``L(s)`` maps block-diagonal operators to block-diagonal
+:mod:`qjump.liouville.liouvillian`: ``L(s)`` maps block-diagonal operators to block-diagonal
 operators, and the dominant eigenvalue of the full tilted generator lies in this space.
 (``exp(t L(s))`` is completely positive and commutes with the U(1) twirl, so the twirl of
 its positive Perron eigenvector is a non-zero positive, block-diagonal eigenvector.)
@@ -31,7 +31,7 @@ its positive Perron eigenvector is a non-zero positive, block-diagonal eigenvect
 Cumulants come from Rayleigh-Schroedinger perturbation theory around ``s = 0`` with the
 right eigenvector ``rho`` (steady state), the left eigenvector ``1`` (trace) and the Drazin
 inverse ``G`` of ``L`` (``G L = L G = Q = 1 - |rho>><<1|``, ``G rho = 0``), applied by
-solving the bordered system of :mod:`qjump.steady`.  With ``L_n = d^n L/ds^n |_0 =
+solving the bordered system of :mod:`qjump.liouville.steady`.  With ``L_n = d^n L/ds^n |_0 =
 sum_k c_k^n J_k`` and ``<X> = Tr[X rho]``:
 
     k1 = <L_1>
@@ -55,17 +55,14 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from threadpoolctl import threadpool_limits
 
-from .dissipators import Channel
-from .liouvillian import BlockSpace
-from .model import PaperModel
-from .results import entropy_production
-from .steady import (
-    ModelContext,
-    SylvesterPreconditioner,
-    _bordered,
-    model_context,
-    steady_state,
-)
+from ..model import PaperModel
+from ..results import entropy_production
+from ..system.blocks import BlockSpace
+from ..system.context import System, model_system
+from ..system.operators import Channel
+from .linalg import SylvesterPreconditioner, bordered_matrix
+from .liouvillian import liouvillian
+from .steady import exact, steady_state
 
 __all__ = [
     "CountingField",
@@ -213,7 +210,8 @@ class LiouvillianParts:
 def liouvillian_parts(model: PaperModel) -> LiouvillianParts:
     """No-jump and per-channel jump parts of the block Liouvillian (cached per model).
 
-    Same per-sector blocks as :func:`qjump.liouvillian.block_liouvillian`; their sum equals
+    Same per-sector blocks as :func:`qjump.liouville.liouvillian.block_liouvillian`; their sum
+    equals
     it to round-off (tested).
 
     Parameters
@@ -224,8 +222,8 @@ def liouvillian_parts(model: PaperModel) -> LiouvillianParts:
     -------
     LiouvillianParts
     """
-    ctx = model_context(model)
-    ops, space = ctx.ops, ctx.space
+    system = model_system(model)
+    ops, space = system.ops, system.space
     spins = ops.spins
     K = spins.n_qubits + 1
     Heff = ops.H_eff
@@ -282,17 +280,18 @@ def tilted_liouvillian(
 
 # ---------------------------------------------------------------------------- solvers
 class _ShiftedNoJumpInverse:
-    """``(L_0 - sigma)^{-1}`` from :class:`qjump.steady.SylvesterPreconditioner`.
+    """``(L_0 - sigma)^{-1}`` from :class:`qjump.liouville.linalg.SylvesterPreconditioner`.
 
-    The preconditioner of :mod:`qjump.steady` diagonalises the no-jump part sector by sector
+    The preconditioner of :mod:`qjump.liouville.steady` diagonalises the no-jump part sector by
+    sector
     (``H_eff,k = V D V^{-1}``, eigenvalues ``-i (D_a - conj(D_b))`` in the basis
     ``V E_ab V^dagger``).  This wrapper reuses that factorisation and applies the shifted
     inverse.  All decay rates are positive at ``T > 0``, so the eigenvalues have real part
     ``< 0`` and ``L_0 - sigma`` is invertible for real ``sigma >= 0``.
     """
 
-    def __init__(self, ctx: ModelContext) -> None:
-        self.pre = SylvesterPreconditioner(ctx)
+    def __init__(self, system: System) -> None:
+        self.pre = SylvesterPreconditioner(system)
 
     def __call__(self, b: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
         if sigma == 0.0:
@@ -365,7 +364,7 @@ def _dominant_iterative(
 ) -> complex:
     """As :func:`_dominant_sparse`, with the shifted solves done by preconditioned GMRES."""
     n = L.shape[0]
-    inv0 = _ShiftedNoJumpInverse(model_context(parts.space.ops.model))  # cached context
+    inv0 = _ShiftedNoJumpInverse(model_system(parts.space.ops.model))
     scale = max(1.0, abs(guess))
     # a shift well away from theta keeps the shifted systems well conditioned for GMRES
     for sigma in (guess + 0.05 * scale, bound + 0.05 * max(1.0, abs(bound))):
@@ -504,11 +503,11 @@ class _DrazinSolver:
     (apply ``w^T``: ``w^T L = 0`` and ``w^T e_0 = 1``), hence ``L y = b`` and ``y = G b``.
     """
 
-    def __init__(self, ctx: ModelContext) -> None:
-        L, space = ctx.liouvillian, ctx.space
+    def __init__(self, system: System) -> None:
+        L, space = liouvillian(system.model), system.space
         self.w = w = space.trace_vector
         if space.size > ITERATIVE_LIMIT:
-            inv0 = SylvesterPreconditioner(ctx)
+            inv0 = SylvesterPreconditioner(system)
             n = space.size
 
             def bordered(y: np.ndarray) -> np.ndarray:
@@ -518,7 +517,7 @@ class _DrazinSolver:
 
             self._solve = lambda b: _gmres(bordered, inv0, n, b, "cumulants")
         else:
-            B = _bordered(L, space)
+            B = bordered_matrix(L, space)
             if space.size <= DENSE_SOLVE_LIMIT:
                 lu = la.lu_factor(B.toarray(), check_finite=False)
                 self._solve = lambda b: la.lu_solve(lu, b, check_finite=False)
@@ -527,7 +526,7 @@ class _DrazinSolver:
                 self._solve = lu.solve
         # the steady state of qjump.exact (unique: steady_state raises
         # NonUniqueSteadyStateError, a ValueError, otherwise)
-        rho = steady_state(ctx.model).vector.astype(complex)
+        rho = steady_state(system.model).vector.astype(complex)
         self.residual = float(np.linalg.norm(L @ rho) / np.linalg.norm(rho))
         if not np.all(np.isfinite(rho)) or self.residual > 1e-8:
             raise ValueError(
@@ -561,7 +560,7 @@ def cumulants(
     * ``t_3 = Tr[V_3 rho] + Tr[V_2 r_1] + Tr[V_1 r_2]``,
 
     and the scaled cumulants are ``k_n = n! t_n``.  ``G`` is applied with one LU
-    factorisation of the bordered Liouvillian (see :mod:`qjump.steady`).
+    factorisation of the bordered Liouvillian (see :mod:`qjump.liouville.steady`).
 
     Parameters
     ----------
@@ -580,7 +579,7 @@ def cumulants(
     field = _field(bath, weights)
     space = parts.space
     with threadpool_limits(limits=1):
-        G = _DrazinSolver(model_context(model))
+        G = _DrazinSolver(model_system(model))
     rho = G.rho
     w = space.trace_vector
     V1 = parts.derivative(field, 1)
@@ -721,8 +720,6 @@ def tur_ratio(model: PaperModel, bath: str = "h") -> float:
     float
         ``nan`` when the current vanishes.
     """
-    from .steady import exact
-
     st = counting_statistics(model, bath)
     res = exact(model)
     sigma = entropy_production(model, res["Q_h"], res["Q_c"])

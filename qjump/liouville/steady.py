@@ -1,7 +1,7 @@
 """Exact steady state, relaxation time and exact steady-state quantities (`qjump.exact`).
 
 The steady state solves ``L x = 0`` with ``Tr rho = 1`` in the block-diagonal space
-(:mod:`qjump.liouvillian`).  We solve the bordered system
+(:mod:`qjump.liouville.liouvillian`).  We solve the bordered system
 
     (L + e_0 w^T) x = e_0,
 
@@ -30,11 +30,13 @@ import scipy.linalg as la
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from .dissipators import ModelOperators
-from .liouvillian import BlockLiouvillianOperator, BlockSpace, block_liouvillian
-from .model import PaperModel
-from .observables import QuantitySet
-from .results import Result
+from ..model import PaperModel
+from ..results import Result
+from ..system.blocks import BlockSpace
+from ..system.context import System, model_system
+from ..system.quantities import order_values
+from .linalg import bordered_gmres, bordered_matrix
+from .liouvillian import liouvillian, solver_operator
 
 __all__ = [
     "NonUniqueSteadyStateError",
@@ -48,8 +50,6 @@ __all__ = [
 DENSE_LIMIT = 300
 #: Largest accepted residual ``||L x|| / ||x||`` of an iterative steady state.
 RESIDUAL_LIMIT = 1e-9
-#: Above this many unknowns (N >= 6) the block Liouvillian is applied matrix-free.
-MATRIX_FREE_LIMIT = 1_000_000
 
 
 class NonUniqueSteadyStateError(ValueError):
@@ -81,11 +81,11 @@ class SteadyState:
     relaxation_time: float | None
     method: str
     wall_time_s: float
-    context: ModelContext = dataclasses.field(repr=False, compare=False)
+    system: System = dataclasses.field(repr=False, compare=False)
 
     @property
     def space(self) -> BlockSpace:
-        return self.context.space
+        return self.system.space
 
     @property
     def blocks(self) -> list[np.ndarray]:
@@ -121,49 +121,6 @@ class SteadyState:
         return p / p.sum(), states
 
 
-class ModelContext:
-    """Operators, block space and quantity definitions of one model (built once, cached)."""
-
-    def __init__(self, model: PaperModel) -> None:
-        self.model = model
-        self.ops = ModelOperators(model)
-        self.space = BlockSpace(self.ops)
-        self.quantities = QuantitySet(self.ops, self.space)
-
-    @functools.cached_property
-    def liouvillian(self) -> sp.csr_matrix:
-        L, _ = block_liouvillian(self.ops)
-        return L
-
-    @functools.cached_property
-    def operator(self):
-        """The block Liouvillian for solving: the sparse matrix up to
-        :data:`MATRIX_FREE_LIMIT` unknowns, else a :class:`BlockLiouvillianOperator`."""
-        if self.space.size <= MATRIX_FREE_LIMIT:
-            return self.liouvillian
-        return BlockLiouvillianOperator(self.ops)
-
-    @functools.cached_property
-    def matrix_free(self) -> BlockLiouvillianOperator:
-        """Matrix-free block Liouvillian (sector blocks of the jump operators)."""
-        return BlockLiouvillianOperator(self.ops)
-
-
-@functools.lru_cache(maxsize=64)
-def model_context(model: PaperModel) -> ModelContext:
-    """Cached :class:`ModelContext` for ``model`` (models are frozen and hashable)."""
-    return ModelContext(model)
-
-
-def _bordered(L: sp.csr_matrix, space: BlockSpace, position: int = 0) -> sp.csc_matrix:
-    """``L + e_p w^T`` with ``w`` the trace functional and ``p`` a diagonal position."""
-    w = space.trace_vector
-    cols = np.flatnonzero(w)
-    rows = np.full(cols.size, position)
-    border = sp.csr_matrix((w[cols].astype(complex), (rows, cols)), shape=L.shape)
-    return (L + border).tocsc()
-
-
 def _non_unique_message(model: PaperModel, detail: str) -> str:
     hint = ""
     if model.dissipation == "common" and (
@@ -178,96 +135,13 @@ def _non_unique_message(model: PaperModel, detail: str) -> str:
     return f"the steady state of {model.label} is not unique: {detail}.{hint}"
 
 
-class SylvesterPreconditioner:
-    """Exact inverse of the no-jump part ``rho -> -i (H_eff rho - rho H_eff^dag)``.
-
-    In each sector ``H_eff = V diag(lambda) V^-1``, so the no-jump generator is diagonal,
-    ``-i (lambda_a - conj(lambda_b))``, in the basis ``V E_ab V^dag``; applying its inverse
-    costs ``O(d^3)`` per sector.  Used as the right preconditioner of GMRES: the
-    preconditioned operator is ``1 - T`` with ``T`` the jump-to-jump transfer map.
-    """
-
-    def __init__(self, ctx: ModelContext) -> None:
-        spins, space = ctx.ops.spins, ctx.space
-        self.space = space
-        self.parts = []
-        Heff = ctx.ops.H_eff
-        for k in range(len(space.dims)):
-            w, V = np.linalg.eig(spins.block(Heff, k, k).toarray())
-            denom = -1j * (w[:, None] - w.conj()[None, :])
-            small = np.abs(denom) < 1e-12
-            denom[small] = -1.0  # dark pairs (zero decay): leave them to GMRES
-            self.parts.append((V, np.linalg.inv(V), denom))
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        out = np.empty_like(y, dtype=complex)
-        for k, (V, Vi, denom) in enumerate(self.parts):
-            a, b = self.space.offsets[k], self.space.offsets[k + 1]
-            d = V.shape[0]
-            Y = y[a:b].reshape(d, d)
-            Z = (Vi @ Y @ Vi.conj().T) / denom
-            out[a:b] = (V @ Z @ V.conj().T).reshape(-1)
-        return out
-
-
-class GaussSeidelPreconditioner:
-    """Block Gauss-Seidel preconditioner of the iterative solve: ``(D + E)^-1``.
-
-    ``D`` is the no-jump part (inverted exactly per sector by
-    :class:`SylvesterPreconditioner`) and ``E`` the emission-type jump terms, which feed
-    sector ``k`` from sector ``k + 1``.  ``D + E`` is block upper triangular in the
-    excitation number, so it is inverted by back substitution from the top sector down,
-    at the cost of one Sylvester inverse plus one application of the emission terms.  At
-    ``N = 4`` it halves the GMRES iteration count of the plain Sylvester preconditioner.
-    """
-
-    def __init__(self, ctx: ModelContext) -> None:
-        self.syl = SylvesterPreconditioner(ctx)
-        self.op = ctx.matrix_free
-        self.space = ctx.space
-
-    def _sylvester(self, k: int, Y: np.ndarray) -> np.ndarray:
-        V, Vi, denom = self.syl.parts[k]
-        return V @ ((Vi @ Y @ Vi.conj().T) / denom) @ V.conj().T
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        out = np.empty(self.space.size, complex)
-        offs, dims = self.space.offsets, self.space.dims
-        for k in range(len(dims) - 1, -1, -1):
-            d = dims[k]
-            r = y[offs[k] : offs[k + 1]].reshape(d, d).astype(complex)
-            if k + 1 < len(dims):
-                r = r - self.op.feed(k, out, sources=(k + 1,))
-            out[offs[k] : offs[k + 1]] = self._sylvester(k, r).reshape(-1)
-        return out
-
-
-def _gmres(ctx: ModelContext, position: int, rtol: float, x0: np.ndarray | None = None):
-    """GMRES on the bordered system ``(L + e_p w^T) x = e_p``, right-preconditioned by
-    :class:`GaussSeidelPreconditioner`; the operator is matrix-free beyond
-    :data:`MATRIX_FREE_LIMIT` unknowns."""
-    L = ctx.operator
-    w = ctx.space.trace_vector
-    n = ctx.space.size
-
-    def bordered(x):
-        out = L @ x
-        out[position] += w @ x
-        return out
-
-    B = spla.LinearOperator((n, n), matvec=bordered, dtype=complex)
-    rhs = np.zeros(n, complex)
-    rhs[position] = 1.0
-    M = spla.LinearOperator((n, n), matvec=GaussSeidelPreconditioner(ctx), dtype=complex)
-    # long restarts (up to ~2 GB of Krylov vectors): restarted GMRES stagnates on the slow
-    # collective modes
-    restart = int(min(500, max(50, 2e9 / (16 * n))))
-    x, _ = spla.gmres(B, rhs, x0=x0, M=M, rtol=rtol, atol=0.0, restart=restart, maxiter=20)
-    residual = np.linalg.norm(L @ x) / max(np.linalg.norm(x), 1e-300)
+def _gmres_checked(system: System, position: int, rtol: float, x0=None) -> np.ndarray:
+    """:func:`~qjump.liouville.linalg.bordered_gmres`, raising when the system is singular."""
+    x, residual = bordered_gmres(system, position, rtol, x0)
     if not residual < RESIDUAL_LIMIT:
         raise NonUniqueSteadyStateError(
             _non_unique_message(
-                ctx.model,
+                system.model,
                 f"the preconditioned GMRES solve of the bordered Liouvillian stalled at a "
                 f"residual of {residual:.2e}, which signals a (nearly) singular system",
             )
@@ -282,9 +156,11 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
     linear algebra and the full spectrum (uniqueness and relaxation time at once).  Larger
     ones use GMRES with long restarts on the bordered system, right-preconditioned by the
     block Gauss-Seidel :class:`GaussSeidelPreconditioner` (exact inverse of the no-jump part
-    plus the emission feed between sectors); beyond :data:`MATRIX_FREE_LIMIT` unknowns
+    plus the emission feed between sectors); beyond
+    :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns
     (``N >= 6``) the block Liouvillian is applied matrix-free
-    (:class:`qjump.liouvillian.BlockLiouvillianOperator`).  Uniqueness is checked by a second
+    (:class:`qjump.liouville.liouvillian.BlockLiouvillianOperator`).  Uniqueness is checked by a
+    second
     solve with another border from a random start, which agrees with the first only when the
     kernel is one-dimensional.  The residual ``||L x|| / ||x||`` is reported either way.
 
@@ -303,9 +179,9 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
         When the Liouvillian has more than one stationary state.
     """
     t0 = time.perf_counter()
-    ctx = model_context(model)
-    space = ctx.space
-    L = ctx.operator
+    system = model_system(model)
+    space = system.space
+    L = solver_operator(model)
     tau = None
     if space.size <= DENSE_LIMIT:
         scale = max(abs(L).max(), 1e-300)
@@ -317,18 +193,18 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
             )
         rhs = np.zeros(space.size, complex)
         rhs[0] = 1.0
-        x = la.solve(_bordered(L, space).toarray(), rhs)
+        x = la.solve(bordered_matrix(L, space).toarray(), rhs)
         rates = -np.real(ev[~zero])
         tau = float(1.0 / rates.min()) if rates.size else math.inf
         method = "dense"
     else:
-        x = _gmres(ctx, 0, rtol)
+        x = _gmres_checked(system, 0, rtol)
         # a second solve from a random start: components along a second kernel vector, if
         # any, are left untouched by GMRES, so the two solutions then disagree
         rng = np.random.default_rng(12345)
         start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
         last = int(space.offsets[-1] - 1)  # the fully excited state
-        x2 = _gmres(ctx, last, rtol, x0=start / np.linalg.norm(start))
+        x2 = _gmres_checked(system, last, rtol, x0=start / np.linalg.norm(start))
         x, x2 = x / (space.trace_vector @ x), x2 / (space.trace_vector @ x2)
         if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
             raise NonUniqueSteadyStateError(
@@ -348,7 +224,7 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
         relaxation_time=tau,
         method=method,
         wall_time_s=time.perf_counter() - t0,
-        context=ctx,
+        system=system,
     )
 
 
@@ -365,7 +241,7 @@ def relaxation_time(model: PaperModel) -> float:
     ss = steady_state(model)
     if ss.relaxation_time is not None:
         return ss.relaxation_time
-    L = ss.context.liouvillian
+    L = liouvillian(model)
     step = 5.0
     op = spla.LinearOperator(
         L.shape, matvec=lambda v: spla.expm_multiply(step * L, v), dtype=complex
@@ -383,7 +259,7 @@ def exact(model: PaperModel) -> Result:
     -------
     Result
         ``method="exact"``, zero standard errors.  Values: the currents of
-        :data:`qjump.observables.CURRENTS`, ``C_loc``, ``C_nonloc``, ``C_nonloc_product``,
+        :data:`qjump.system.quantities.CURRENTS`, ``C_loc``, ``C_nonloc``, ``C_nonloc_product``,
         ``energy``, populations ``pop_*`` and the linear pieces ``sz_*``, ``coh_*``.
         ``info`` holds ``residual``, ``relaxation_time``, ``solver`` and ``wall_time_s``.
     """
@@ -393,7 +269,7 @@ def exact(model: PaperModel) -> Result:
 
 def result_from_state(ss: SteadyState) -> Result:
     """The :class:`Result` of a solved steady state."""
-    q = ss.context.quantities
+    q = ss.system.quantities
     values = q.evaluate(ss.vector)
     values = order_values(values, q.product_form(values))
     return Result(
@@ -410,31 +286,16 @@ def result_from_state(ss: SteadyState) -> Result:
     )
 
 
-def order_values(values: dict, product: float) -> dict:
-    """Output order: currents, coherence quantities, the rest."""
-    from .observables import CURRENTS
-
-    out = {k: values[k] for k in CURRENTS}
-    out["C_loc"] = values["C_loc"]
-    out["C_nonloc"] = values["C_nonloc"]
-    out["C_nonloc_product"] = product
-    for k, v in values.items():
-        if k not in out:
-            out[k] = v
-    return out
-
-
 def evolve(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Exact ``rho(t)`` (block vectors) from ``x0`` at equally spaced ``times``.
 
     Uses ``scipy.sparse.linalg.expm_multiply``; returns an array of shape
     ``(len(times), len(x0))``.
     """
-    ctx = model_context(model)
     times = np.asarray(times, dtype=float)
     if times.size > 2 and not np.allclose(np.diff(times), times[1] - times[0]):
         raise ValueError("times: must be equally spaced")
     return spla.expm_multiply(
-        ctx.liouvillian, x0.astype(complex), start=times[0], stop=times[-1],
+        liouvillian(model), x0.astype(complex), start=times[0], stop=times[-1],
         num=times.size, endpoint=True,
     )

@@ -28,7 +28,7 @@ scheme runs on flat, unpadded per-sector ``V``, ``V^-1`` and ``G`` and applies t
 the sparse sector blocks of the jump operators (``psi = V phi``, ``L_j psi``, ``V'^-1``),
 which needs ``3 C(4N, 2N)`` complex numbers instead of several GB.  Beyond
 :data:`EIGEN_SECTOR_MAX` (``N >= 7``) dense eigendecompositions are too costly and
-trajectories use the Krylov propagation of :mod:`qjump.krylov` (adaptive steps with an
+trajectories use the Krylov propagation of :mod:`qjump.trajectories.krylov` (adaptive steps with an
 a-posteriori error bound, jump time by root finding on the norm inside a step).
 
 Observation
@@ -39,7 +39,7 @@ Observation
   gives the stochastic first law ``W = Delta E - Q_h - Q_c`` per window.
 * Conditional expectation values are sampled on a regular time grid (``sample_interval``)
   after the burn-in: the engine accumulates ``psi_a conj(psi_b)/<psi|psi>`` on the support of
-  the model's quantity functionals, so every linear quantity of :mod:`qjump.observables` is
+  the model's quantity functionals, so every linear quantity of :mod:`qjump.system.quantities` is
   estimated with the same definitions as the exact solver.  A regular grid gives an unbiased
   estimate of the stationary time average.
 """
@@ -52,8 +52,8 @@ import functools
 import numba as nb
 import numpy as np
 
-from .model import PaperModel
-from .steady import model_context
+from ..model import PaperModel
+from ..system.context import model_system
 
 __all__ = ["LargeUnravelling", "Unravelling", "unravelling"]
 
@@ -128,14 +128,14 @@ def unravelling(model: PaperModel) -> Unravelling | LargeUnravelling:
     Models whose largest sector exceeds :data:`SMALL_SECTOR_MAX` (``N >= 5``) get a
     :class:`LargeUnravelling` instead (flat per-sector storage, sparse jumps), and models
     whose largest sector exceeds :data:`EIGEN_SECTOR_MAX` (``N >= 7``) the sparse arrays of
-    the Krylov path (:class:`qjump.krylov.KrylovUnravelling`).
+    the Krylov path (:class:`qjump.trajectories.krylov.KrylovUnravelling`).
 
     Raises
     ------
     ValueError
         If a sector's ``H_eff`` is too close to defective for an accurate eigenbasis.
     """
-    ctx = model_context(model)
+    ctx = model_system(model)
     ops, spins = ctx.ops, ctx.ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
     K, dmax = dims.size, int(dims.max())
@@ -563,7 +563,7 @@ class LargeUnravelling:
 
 
 def _large_unravelling(model: PaperModel) -> LargeUnravelling:
-    ctx = model_context(model)
+    ctx = model_system(model)
     ops, spins = ctx.ops, ctx.ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
     K = dims.size

@@ -1,7 +1,8 @@
 """Run many independent, deterministic tasks with resume, on joblib backends.
 
 :func:`run_tasks` skips every task whose result is already (validly) in the
-:class:`~qjump.tasks.TaskStore`, runs the others on the chosen backend and writes each result
+:class:`~qjump.execution.cache.TaskStore`, runs the others on the chosen backend and writes each
+result
 to the store *in the parent process as soon as it arrives*
 (``joblib.Parallel(return_as="generator_unordered")``), so a crash or ``SIGKILL`` loses only
 the tasks in flight.  Results are collected by key, never by completion order, and every
@@ -30,8 +31,8 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from .cache import Payload, TaskStore
 from .progress import Progress
-from .tasks import Payload, TaskStore
 
 __all__ = ["BACKENDS", "TaskLike", "echo_task", "run_tasks"]
 
@@ -41,7 +42,7 @@ Frames = dict[str, pd.DataFrame]
 
 
 class TaskLike(Protocol):
-    """What :func:`run_tasks` needs from a task (e.g. :class:`qjump.tasks.Task`)."""
+    """What :func:`run_tasks` needs from a task (e.g. :class:`qjump.execution.cache.Task`)."""
 
     @property
     def key(self) -> str: ...

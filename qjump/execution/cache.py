@@ -161,7 +161,7 @@ def task_key(
         64-character hex sha256 digest.
     """
     if version is None:
-        from . import __version__ as version
+        from .. import __version__ as version
     doc = {
         "schema": "qjump-task/1",
         "kind": kind,
@@ -175,7 +175,7 @@ def task_key(
 
 @dataclasses.dataclass(frozen=True)
 class Task:
-    """One unit of work for :func:`qjump.backends.run_tasks`.
+    """One unit of work for :func:`qjump.execution.backends.run_tasks`.
 
     Parameters
     ----------
@@ -555,7 +555,7 @@ class MemoryStore:
     """In-memory stand-in for :class:`TaskStore` (same interface, nothing persisted).
 
     Used when a run is not saved, so that saved and unsaved runs go through the same
-    :func:`qjump.backends.run_tasks` path.
+    :func:`qjump.execution.backends.run_tasks` path.
     """
 
     def __init__(self) -> None:

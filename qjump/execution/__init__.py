@@ -1,0 +1,1 @@
+"""Execution infrastructure: task backends (serial, loky, dask) and the resumable task cache."""

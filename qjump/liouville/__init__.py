@@ -1,0 +1,5 @@
+"""Exact answers from the Liouvillian: steady state, relaxation time, counting statistics.
+
+``liouvillian`` assembles the block-diagonal generator, ``linalg`` holds the bordered
+solves and preconditioners, ``steady`` the steady state and ``fcs`` the counting statistics.
+"""

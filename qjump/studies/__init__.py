@@ -1,0 +1,1 @@
+"""Studies: TOML-configured sweeps over models, run as resumable tasks, with reports."""

@@ -1,0 +1,1 @@
+"""Quantum-jump trajectories: the jump engine, ensembles of trajectories and their estimates."""
