@@ -75,7 +75,9 @@ def assert_within(name, est, se, exact, k=K_SE):
     assert abs(z) < k, f"{name}: estimate {est:.6g} +- {se:.2g}, exact {exact:.6g}, z = {z:.2f}"
 
 
-@pytest.mark.parametrize("N,t_final", [(3, 4_000.0), (4, 1_500.0)])
+@pytest.mark.parametrize(
+    "N,t_final", [(3, 4_000.0), pytest.param(4, 1_500.0, marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize("dissipation,interaction", SCENARIOS)
 def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
     model = qjump.PaperModel(N=N, omega_h=1.5, dissipation=dissipation, interaction=interaction)

@@ -60,7 +60,7 @@ def _add(name, description, path, pattern, replacement, fast, slow=TRAJ_SLOW, co
 _add(
     "h_cas_sign",
     "sign of H_cas flipped",
-    "qjump/dissipators.py",
+    "qjump/system/operators.py",
     r"H = H \+ 0\.5j \* g\[n\] \* g\[n2\] \* \(A - A\.T\)",
     "H = H - 0.5j * g[n] * g[n2] * (A - A.T)",
     EXACT_FAST,
@@ -68,7 +68,7 @@ _add(
 _add(
     "sqrt_factors",
     "sqrt(n+1) and sqrt(n) of the jump operators swapped",
-    "qjump/dissipators.py",
+    "qjump/system/operators.py",
     r'\("emission", math\.sqrt\(nbar \+ 1\.0\)\), \("absorption", math\.sqrt\(nbar\)\)',
     '("emission", math.sqrt(nbar)), ("absorption", math.sqrt(nbar + 1.0))',
     EXACT_FAST,
@@ -76,7 +76,7 @@ _add(
 _add(
     "counting_swapped",
     "absorption/emission swapped in the jump counting (small kernel)",
-    "qjump/unravel.py",
+    "qjump/trajectories/kernel.py",
     r"(_count_jump\(state, t_jump, burn_in, window, n_windows, counts, ch_bath\[jc\],\s*)"
     r"ch_kind\[jc\]",
     r"\g<1>1 - ch_kind[jc]",
@@ -86,7 +86,7 @@ _add(
 _add(
     "jump_coupling_10pct",
     "channel 0's coupling x1.1 in the trajectory jumps only",
-    "qjump/unravel.py",
+    "qjump/trajectories/kernel.py",
     r"P\[j, k, :d, :d\] = LV\.conj\(\)\.T @ LV",
     "P[j, k, :d, :d] = (1.21 if j == 0 else 1.0) * (LV.conj().T @ LV)",
     TRAJ_FAST,
@@ -94,7 +94,7 @@ _add(
 _add(
     "se_over_sqrt2",
     "trajectory standard errors divided by sqrt(2)",
-    "qjump/simulate.py",
+    "qjump/trajectories/ensemble.py",
     r"c: float\(df\[c\]\.std\(ddof=1\) / math\.sqrt\(M\)\)",
     "c: float(df[c].std(ddof=1) / math.sqrt(2 * M))",
     TRAJ_FAST,
@@ -102,7 +102,7 @@ _add(
 _add(
     "steady_start_mode",
     "steady start = most probable eigenvector of rho_ss",
-    "qjump/trajectory.py",
+    "qjump/trajectories/trajectory.py",
     r"i = int\(np\.searchsorted\(np\.cumsum\(probs\), rng\.random\(\) \* probs\.sum\(\), "
     r'side="right"\)\)',
     "i = int(np.argmax(probs))",
@@ -111,7 +111,7 @@ _add(
 _add(
     "newton_tolerance",
     "Newton jump-time tolerance loosened to 1e-3",
-    "qjump/unravel.py",
+    "qjump/trajectories/kernel.py",
     r"if abs\(f\) < 1e-12:",
     "if abs(f) < 1e-3:",
     TRAJ_FAST,
@@ -119,7 +119,7 @@ _add(
 _add(
     "counting_field_sign",
     "sign of the counting field in the tilted Liouvillian",
-    "qjump/fcs.py",
+    "qjump/liouville/fcs.py",
     r"math\.exp\((s|si) \* c\)",
     r"math.exp(-\g<1> * c)",
     ("tests/test_fcs.py", "tests/test_fluctuations.py"),
@@ -128,7 +128,7 @@ _add(
 _add(
     "var_over_2t",
     "diffusion estimated as Var/(2t)",
-    "qjump/fluctuations.py",
+    "qjump/trajectories/estimates.py",
     r"k2 = m2 \* m / \(m - 1\) if m > 1",
     "k2 = m2 * m / (m - 1) / 2 if m > 1",
     ("tests/test_fluctuations.py", "tests/test_statistics.py"),
