@@ -21,7 +21,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 #: the random-model property tests: >= 10 examples by default, >= 50 in the slow tier
-FAST_EXAMPLES = settings(SETTINGS, max_examples=12)
+FAST_EXAMPLES = settings(SETTINGS, max_examples=10)
 SLOW_EXAMPLES = settings(SETTINGS, max_examples=60, phases=[Phase.explicit, Phase.generate])
 
 omegas = st.floats(0.2, 3.0)
@@ -148,7 +148,7 @@ def test_random_models_invariants_many(m):
     _check_random_model(m)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=4)
 @given(models().filter(lambda m: m.N == 2 and m.dissipation == "cascaded"))
 def test_random_cascaded_n2_against_dense_liouvillian(m):
     """The block Liouvillian's steady state against the column-by-column dense one."""

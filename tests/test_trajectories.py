@@ -190,9 +190,9 @@ def test_records_schema_and_heat_bookkeeping():
     win = res.windows.groupby("trajectory")["heat_h"].sum()
     np.testing.assert_allclose(heat_h.to_numpy(), win.to_numpy(), atol=1e-9)
     # each jump moves one quantum omega_i; absorptions bring energy into the system
-    omega = rec["bath"].map({"h": model.omega_h, "c": model.omega_c})
-    sign = rec["kind"].map({"absorption": 1.0, "emission": -1.0})
-    np.testing.assert_allclose(rec["heat"], sign * omega, rtol=0, atol=1e-15)
+    omega = rec["bath"].astype(str).map({"h": model.omega_h, "c": model.omega_c}).to_numpy()
+    sign = rec["kind"].astype(str).map({"absorption": 1.0, "emission": -1.0}).to_numpy()
+    np.testing.assert_allclose(rec["heat"].to_numpy(), sign * omega, rtol=0, atol=1e-15)
     # windows tile the measured interval
     w = res.windows
     assert np.isclose(w.groupby("trajectory")["t_end"].max(), 300).all()

@@ -75,18 +75,16 @@ _add(
 )
 _add(
     "counting_swapped",
-    "absorption/emission swapped in the jump counting (small kernel)",
-    "qjump/trajectories/kernel.py",
-    r"(_count_jump\(state, t_jump, burn_in, window, n_windows, counts, ch_bath\[jc\],\s*)"
-    r"ch_kind\[jc\]",
-    r"\g<1>1 - ch_kind[jc]",
+    "absorption/emission swapped in the jump counting",
+    "qjump/trajectories/loop.py",
+    r"out\.counts\[w_idx, sec\.ch_bath\[jc\], sec\.ch_kind\[jc\]\] \+= 1",
+    "out.counts[w_idx, sec.ch_bath[jc], 1 - sec.ch_kind[jc]] += 1",
     TRAJ_FAST,
-    count=2,
 )
 _add(
     "jump_coupling_10pct",
     "channel 0's coupling x1.1 in the trajectory jumps only",
-    "qjump/trajectories/kernel.py",
+    "qjump/trajectories/propagators/eigen.py",
     r"P\[j, k, :d, :d\] = LV\.conj\(\)\.T @ LV",
     "P[j, k, :d, :d] = (1.21 if j == 0 else 1.0) * (LV.conj().T @ LV)",
     TRAJ_FAST,
@@ -111,10 +109,10 @@ _add(
 _add(
     "newton_tolerance",
     "Newton jump-time tolerance loosened to 1e-3",
-    "qjump/trajectories/kernel.py",
+    "qjump/trajectories/propagators/eigen.py",
     r"if abs\(f\) < 1e-12:",
     "if abs(f) < 1e-3:",
-    TRAJ_FAST,
+    (*TRAJ_FAST, "tests/test_scaling.py"),
 )
 _add(
     "counting_field_sign",
@@ -168,6 +166,42 @@ def apply(mutation: Mutation, dest: Path) -> None:
             f"{mutation.path}, expected {mutation.count}"
         )
     target.write_text(new)
+
+
+#: paired measurement of a mutant's effect on the currents: the same seed in the original and
+#: the mutated copy (common random numbers), the exact values and the trajectory estimates
+EFFECT_SCRIPT = """
+import json, qjump
+out = {}
+for d, i in (("common", "all-to-all"), ("cascaded", "pairwise")):
+    m = qjump.PaperModel(omega_h=1.5, dissipation=d, interaction=i)
+    ex = qjump.exact(m)
+    r = qjump.simulate(m, t_final=20000.0, trajectories=16, seed=1, initial_state="steady",
+                       sample_interval=50.0, n_jobs=2)
+    out[m.label] = {k: (ex[k], r[k]) for k in ("Q_h", "Q_c", "W")}
+print(json.dumps(out))
+"""
+
+
+def measure_effect(dest: Path) -> dict:
+    import json
+
+    env = dict(os.environ, PYTHONPATH=str(dest), NUMBA_CACHE_DIR=str(dest / ".numba"))
+    proc = subprocess.run(
+        [sys.executable, "-c", EFFECT_SCRIPT], cwd=dest, env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def effect_summary(base: dict, mut: dict) -> str:
+    """Largest relative change of an exact value and of a paired trajectory estimate."""
+    if "error" in mut:
+        return f"error: {mut['error']}"
+    ex = max(abs(mut[s][k][0] / base[s][k][0] - 1) for s in base for k in base[s])
+    tr = max(abs(mut[s][k][1] / base[s][k][1] - 1) for s in base for k in base[s])
+    return f"exact {ex:.2%}, trajectories {tr:.2%}"
 
 
 def run_tier(dest: Path, files: tuple[str, ...], tier: str, timeout: float) -> tuple[str, float]:
@@ -230,6 +264,11 @@ def main(argv=None) -> int:
             print(f"{m.name:24s} {m.description}")
         return 0
     rows = []
+    base = None
+    if args.effect:
+        with tempfile.TemporaryDirectory(prefix="qjump-baseline-") as tmp:
+            copy_repo(Path(tmp))
+            base = measure_effect(Path(tmp))
     for m in chosen:
         with tempfile.TemporaryDirectory(prefix=f"qjump-mutant-{m.name}-") as tmp:
             dest = Path(tmp)
@@ -238,12 +277,19 @@ def main(argv=None) -> int:
             if args.check:
                 rows.append((m.name, "pattern found", 0.0))
                 continue
+            if args.effect:
+                t0 = time.perf_counter()
+                verdict = effect_summary(base, measure_effect(dest))
+                rows.append((m.name, verdict, time.perf_counter() - t0))
+                print(f"{m.name:24s} {verdict}", flush=True)
+                continue
             files = args.files or (m.fast if args.tier == "fast" else m.slow)
             verdict, elapsed = run_tier(dest, files, args.tier, args.timeout)
         rows.append((m.name, verdict, elapsed))
         print(f"{m.name:24s} {args.tier:5s} {elapsed:7.0f} s  {verdict}", flush=True)
-    print(f"\nkill matrix ({args.tier} tier)")
-    print(f"| mutation | description | {args.tier} tier | seconds |")
+    column = "effect on Q_h, Q_c, W" if args.effect else f"{args.tier} tier"
+    print(f"\n{'effects' if args.effect else 'kill matrix'} ({column})")
+    print(f"| mutation | description | {column} | seconds |")
     print("|---|---|---|---|")
     desc = {m.name: m.description for m in MUTATIONS}
     for name, verdict, elapsed in rows:
