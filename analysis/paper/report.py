@@ -189,7 +189,7 @@ def _budget_section(st: Study) -> list[str]:
         "### Statistical budget",
         "",
         f"Criterion: at every trajectory point the SE of each plotted current is at most "
-        f"{100 * float(st.config['analysis']['se_criterion']):.0f}% of the largest |value| "
+        f"{100 * st.se_criterion:.0f}% of the largest |value| "
         "of its exact curve. `t_needed` is the simulated time per point that would meet it "
         "(from SE² × t at the worst point).",
         "",
@@ -243,7 +243,7 @@ def _table1_section(st: Study) -> list[str]:
     if st.table1.empty:
         return [*out, "Not evaluated (inputs absent: no `table1.csv`).", ""]
     t1, t1d = table1_summary(st)
-    pts = st.config["analysis"]["table1_points"]
+    pts = st.table1_points
     out += [
         "In the computational basis, a *population* is a diagonal element of ρ, a *same-bath "
         "coherence* an element between basis states that differ only in qubits of one "
