@@ -97,6 +97,16 @@ class Study:
         )
 
     @property
+    def grid(self) -> np.ndarray:
+        """The exact grid: every x in the results, sorted."""
+        return np.unique(self.results["x"].to_numpy())
+
+    @property
+    def trajectory_points(self) -> np.ndarray:
+        """The x values with trajectory estimates, sorted."""
+        return np.unique(self.results.loc[self.results["trajectory"].notna(), "x"].to_numpy())
+
+    @property
     def engine_window(self) -> tuple[float, float]:
         """``(lo, hi)`` of x drawn in Fig. 4 (``[analysis] engine_window``)."""
         lo, hi = self.config["analysis"]["engine_window"]

@@ -98,7 +98,8 @@ def _budget_text(st: Study) -> str:
 
 def _header(st: Study) -> list[str]:
     cfg, meta = st.config, st.meta
-    grid = cfg["exact_grid"]
+    grid = st.grid
+    points = "[" + ", ".join(f"{v:g}" for v in st.trajectory_points) + "]"
     return [
         f"# Study `{cfg['name']}`{' (quick profile)' if cfg.get('quick') else ''}: "
         "the paper's Sec. III.C and IV, exact and from trajectories",
@@ -107,7 +108,7 @@ def _header(st: Study) -> list[str]:
         f"({meta['tasks_computed']} computed in the last run, {meta['tasks_reused']} reused "
         f"from the cache); last run took {meta['run_wall_s']:.0f} s of wall time. "
         f"Exact grid: {len(grid)} values of x = ω_h/ω_c from {grid[0]:g} to {grid[-1]:g}; "
-        f"trajectory points x ∈ {cfg['trajectory_grid']}; "
+        f"trajectory points x ∈ {points}; "
         f"{cfg['trajectory']['trajectories']} trajectories per point started in the exact "
         f"steady state (no burn-in); {_budget_text(st)}; study seed {cfg['seed']}. "
         f"Model: {json.dumps(cfg['model'])}.",
