@@ -118,10 +118,9 @@ _add(
     "counting_field_sign",
     "sign of the counting field in the tilted Liouvillian",
     "qjump/liouville/fcs.py",
-    r"math\.exp\((s|si) \* c\)",
-    r"math.exp(-\g<1> * c)",
+    r"return self\.weight\(channel\.bath\) \* channel\.quanta",
+    "return -self.weight(channel.bath) * channel.quanta",
     ("tests/test_fcs.py", "tests/test_fluctuations.py"),
-    count=3,
 )
 _add(
     "var_over_2t",
@@ -250,6 +249,11 @@ def main(argv=None) -> int:
     ap.add_argument("--tier", choices=("fast", "slow"), default="fast")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per mutant")
     ap.add_argument("--files", nargs="+", help="test files to run instead of the table's")
+    ap.add_argument(
+        "--effect",
+        action="store_true",
+        help="measure each mutant's effect on the currents instead of testing",
+    )
     ap.add_argument("--list", action="store_true", help="list the mutations and exit")
     ap.add_argument(
         "--check", action="store_true", help="only check that every pattern matches (no tests)"
