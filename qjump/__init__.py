@@ -7,6 +7,7 @@ exact(model)          exact steady-state quantities (a Result)
 steady_state(model)   the exact steady state itself
 simulate(model, ...)  quantum-jump trajectory estimates (a TrajectoryResult)
 counting_statistics(model, bath)  exact full counting statistics
+dynamics(model, times, ...)  every linear quantity at given times, from trajectories
 """
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ from .liouville.steady import (  # noqa: E402
 )
 from .model import PaperModel  # noqa: E402
 from .results import Result  # noqa: E402
+from .trajectories.dynamics import dynamics  # noqa: E402
 from .trajectories.ensemble import TrajectoryResult, simulate  # noqa: E402
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "TrajectoryResult",
     "__version__",
     "counting_statistics",
+    "dynamics",
     "exact",
     "simulate",
     "steady_state",

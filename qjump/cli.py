@@ -5,6 +5,9 @@
 ``qjump fcs``       exact full counting statistics (:func:`qjump.counting_statistics`)
 ``qjump run``       a study described by a TOML file (:func:`qjump.studies.runner.run_study`)
 ``qjump report``    re-draw a study's figures and report from stored results
+``qjump dynamics``  relaxation from a preparation, exact and from trajectories
+``qjump waiting-times``  delays between consecutive jumps, exact and from trajectories
+``qjump noise``     noise spectrum of the quanta of one bath, exact and from trajectories
 
 Bad input exits with code 2 and a one-line message that names the flag (``--T-h``) or the
 study-file key (``[model] T_hot``) as written; a closed stdout (``qjump exact --json | head``)
@@ -14,6 +17,7 @@ ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -376,6 +380,300 @@ def _print_written(directory: Any) -> None:
         print(f"  {path}")
 
 
+# ------------------------------------------------------------------ dynamics, waiting times, noise
+# ``qjump dynamics``, ``qjump waiting-times`` and ``qjump noise``: exact values from the
+# Liouvillian (:mod:`qjump.liouville`) next to trajectory estimates with standard errors.
+# Their list flags may start with a minus sign, so that the value reaches the validation.
+_LIST_OPTIONS = (*_LIST_OPTIONS, "--times", "--omega")
+
+
+def _json_number(x: Any) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _json_list(values) -> list[float | None]:
+    return [_json_number(v) for v in values]
+
+
+def _add_trajectory_flags(
+    p: argparse.ArgumentParser, *, trajectories: int, initial: str, t_final_required: bool
+) -> None:
+    t = p.add_argument_group("trajectories")
+    t.add_argument(
+        "--trajectories",
+        type=_int_arg("--trajectories"),
+        default=trajectories,
+        help="number of trajectories (0: exact values only)",
+    )
+    if t_final_required:
+        t.add_argument(
+            "--t-final",
+            type=_float_arg("--t-final"),
+            default=None,
+            help="length of each trajectory (required with --trajectories > 0)",
+        )
+        t.add_argument(
+            "--burn-in",
+            type=_float_arg("--burn-in"),
+            default=None,
+            help="None: 5 relaxation times (0 with --initial-state steady)",
+        )
+    t.add_argument("--initial-state", choices=("thermal", "ground", "steady"), default=initial)
+    t.add_argument("--seed", type=_int_arg("--seed"), default=0)
+    t.add_argument("--n-jobs", type=_int_arg("--n-jobs"), default=1)
+    t.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _check_trajectories(args: argparse.Namespace) -> int:
+    if args.trajectories < 0:
+        raise ValueError(f"--trajectories: must be >= 0, got {args.trajectories}")
+    if args.trajectories > 0 and getattr(args, "t_final", 0) is None:
+        raise ValueError("--t-final: required with --trajectories > 0")
+    return args.trajectories
+
+
+def _records_run(model: PaperModel, args: argparse.Namespace):
+    from .trajectories.ensemble import simulate
+
+    return simulate(
+        model,
+        t_final=args.t_final,
+        trajectories=args.trajectories,
+        burn_in=args.burn_in,
+        seed=args.seed,
+        n_jobs=args.n_jobs,
+        initial_state=args.initial_state,
+        records=True,
+        progress=False,
+    )
+
+
+def cmd_dynamics(args: argparse.Namespace) -> int:
+    from .frames import check_times
+    from .liouville.dynamics import exact_dynamics
+
+    model = _model(args)
+    times = check_times(args.times, "--times")
+    M = _check_trajectories(args)
+    exact = exact_dynamics(model, times, initial_state=args.initial_state)
+    traj = None
+    if M > 0:
+        from .trajectories.dynamics import dynamics
+
+        traj = dynamics(
+            model,
+            times,
+            initial_state=args.initial_state,
+            trajectories=M,
+            seed=args.seed,
+            n_jobs=args.n_jobs,
+        )
+    names = list(dict.fromkeys(exact["quantity"]))
+    out: dict[str, Any] = {"times": _json_list(times)}
+    for q in names:
+        e = exact[exact["quantity"] == q]
+        if traj is not None:
+            r = traj[traj["quantity"] == q]
+            out[q] = _json_list(r["value"])
+            out[f"{q}_se"] = _json_list(r["se"])
+        out[f"{q}_exact"] = _json_list(e["value"])
+    if args.json:
+        _print_json(out)
+        return 0
+    print(
+        f"{model.label}  initial state {args.initial_state}"
+        + (f"  ({M} trajectories)" if traj is not None else "  (exact)")
+    )
+    shown = [q for q in names if not q.startswith(("sz_", "coh_"))]
+    for j, t in enumerate(times):
+        print(f"t = {t:g}")
+        for q in shown:
+            line = f"  {q:<18}{_fmt(out[f'{q}_exact'][j])}"
+            if traj is not None:
+                line += f"  traj {_fmt(out[q][j])} +- {_fmt(out[f'{q}_se'][j])}"
+            print(line)
+    return 0
+
+
+def cmd_waiting_times(args: argparse.Namespace) -> int:
+    from .frames import check_events
+    from .liouville import waiting as exact_waiting
+
+    model = _model(args)
+    events = check_events(args.events, "--events")
+    bins = _check_bins(args.bins)
+    M = _check_trajectories(args)
+    exact = exact_waiting.waiting_times(model, events=events)
+    dens = exact_waiting.waiting_time_densities(model, bins=bins, events=events)
+    table = exact.copy()
+    if M > 0:
+        from .trajectories import waiting as traj_waiting
+
+        run = _records_run(model, args)
+        table = traj_waiting.waiting_times(run, events=events)
+        traj_dens = traj_waiting.waiting_time_densities(run, bins, events=events)
+        dens = traj_dens.assign(density_exact=dens["density"].to_numpy())
+    else:
+        for c in ("probability", "probability_se", "mean_delay", "mean_delay_se"):
+            table[c] = math.nan
+        dens = dens.assign(
+            density_exact=dens["density"].to_numpy(), density=math.nan, density_se=math.nan
+        )
+    table["probability_exact"] = exact["probability"].to_numpy()
+    table["mean_delay_exact"] = exact["mean_delay"].to_numpy()
+    keys = [
+        "from",
+        "to",
+        "probability",
+        "probability_se",
+        "probability_exact",
+        "mean_delay",
+        "mean_delay_se",
+        "mean_delay_exact",
+    ]
+    if args.save:
+        dens.to_parquet(args.save, index=False)
+    records = [
+        {k: (row[k] if k in ("from", "to") else _json_number(row[k])) for k in keys}
+        for row in table[keys].to_dict("records")
+    ]
+    if args.json:
+        _print_json(records)
+        return 0
+    print(f"{model.label}: next jump after a jump of type 'from' (steady state)")
+    print(f"  {'from':<5}{'to':<5}{'P(to|from)':>24}{'exact':>14}{'mean delay':>28}{'exact':>14}")
+    for r in records:
+        p = f"{_fmt(r['probability'])} +- {_fmt(r['probability_se'])}"
+        d = f"{_fmt(r['mean_delay'])} +- {_fmt(r['mean_delay_se'])}"
+        print(
+            f"  {r['from']:<5}{r['to']:<5}{p:>24}{_fmt(r['probability_exact']):>14}"
+            f"{d:>28}{_fmt(r['mean_delay_exact']):>14}"
+        )
+    return 0
+
+
+def _check_bins(text: str) -> list[float]:
+    """``start:stop:count`` (``count`` equal bins) or a comma list of increasing edges."""
+    try:
+        if ":" in text:
+            a, b, n = text.split(":")
+            edges = [float(a) + (float(b) - float(a)) * i / int(n) for i in range(int(n) + 1)]
+        else:
+            edges = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(
+            f"--bins: cannot read {text!r}; use start:stop:count or a comma list "
+            "of increasing edges"
+        ) from None
+    if len(edges) < 2 or edges[0] < 0 or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ValueError(f"--bins: need >= 2 increasing edges >= 0, got {text!r}")
+    return edges
+
+
+def cmd_noise(args: argparse.Namespace) -> int:
+    from .frames import check_omega
+    from .liouville.noise import noise_spectrum
+
+    model = _model(args)
+    omega = check_omega(args.omega, "--omega")
+    M = _check_trajectories(args)
+    exact = noise_spectrum(model, omega, args.bath)
+    out: dict[str, Any] = {
+        "bath": args.bath,
+        "omega": _json_list(omega),
+        "quanta_noise": _json_list(exact["quanta_noise"]),
+        "heat_noise": _json_list(exact["heat_noise"]),
+    }
+    if M > 0:
+        from .trajectories.noise import noise_spectrum as traj_noise
+
+        run = _records_run(model, args)
+        measured = run.info["t_final"] - run.info["burn_in"]
+        window = measured / 10.0 if args.window is None else args.window
+        if not 0 < window <= measured:
+            raise ValueError(
+                f"--window: must be > 0 and <= the measured time {measured:g}, got {window:g}"
+            )
+        est = traj_noise(run, omega, args.bath, window=window)
+        windowed = noise_spectrum(model, omega, args.bath, window=window)
+        out["window"] = window
+        out["quanta_noise_window"] = _json_list(windowed["quanta_noise"])
+        out["quanta_noise_traj"] = _json_list(est["quanta_noise"])
+        out["quanta_noise_traj_se"] = _json_list(est["quanta_noise_se"])
+        out["heat_noise_traj"] = _json_list(est["heat_noise"])
+        out["heat_noise_traj_se"] = _json_list(est["heat_noise_se"])
+    if args.json:
+        _print_json(out)
+        return 0
+    print(
+        f"{model.label}: noise of the net quanta from bath {args.bath} "
+        "(S(0) = quanta_diffusion; S(inf) = shot noise)"
+    )
+    for i, om in enumerate(omega):
+        line = f"  omega={om:<10g}S={_fmt(out['quanta_noise'][i])}"
+        if M > 0:
+            line += (
+                f"  S_T={_fmt(out['quanta_noise_window'][i])}  traj "
+                f"{_fmt(out['quanta_noise_traj'][i])} +- "
+                f"{_fmt(out['quanta_noise_traj_se'][i])}"
+            )
+        print(line)
+    return 0
+
+
+def add_dynamics_commands(sub) -> None:
+    """Register ``dynamics``, ``waiting-times`` and ``noise`` on the subparsers ``sub``."""
+    d = sub.add_parser("dynamics", help="relaxation of every linear quantity from a preparation")
+    _add_model_flags(d)
+    d.add_argument(
+        "--times",
+        type=_floats("--times"),
+        required=True,
+        metavar="t1,t2,...",
+        help="increasing times >= 0 (units 1/omega_c)",
+    )
+    _add_trajectory_flags(d, trajectories=100, initial="thermal", t_final_required=False)
+    d.set_defaults(func=cmd_dynamics)
+
+    w = sub.add_parser("waiting-times", help="statistics of the delay between consecutive jumps")
+    _add_model_flags(w)
+    w.add_argument(
+        "--events", default=None, metavar="h+,h-,c+,c-", help="event types to report (None: all)"
+    )
+    w.add_argument("--bins", default="0:20:40", help="delay bins start:stop:count or edges")
+    w.add_argument(
+        "--save",
+        default=None,
+        metavar="FILE.parquet",
+        help="write the waiting-time densities (trajectory and exact) as Parquet",
+    )
+    _add_trajectory_flags(w, trajectories=16, initial="steady", t_final_required=True)
+    w.set_defaults(func=cmd_waiting_times)
+
+    n = sub.add_parser("noise", help="frequency-resolved noise of the quanta of one bath")
+    _add_model_flags(n)
+    n.add_argument("--bath", choices=("h", "c"), default="h")
+    n.add_argument(
+        "--omega",
+        type=_floats("--omega"),
+        required=True,
+        metavar="w1,w2,...",
+        help="angular frequencies >= 0 (units omega_c)",
+    )
+    n.add_argument(
+        "--window",
+        type=_float_arg("--window"),
+        default=None,
+        help="periodogram window (None: measured time / 10)",
+    )
+    _add_trajectory_flags(n, trajectories=0, initial="steady", t_final_required=True)
+    n.set_defaults(func=cmd_noise)
+
+
+# ------------------------------------------------------------------ end of dynamics block
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``qjump`` argument parser."""
     p = _Parser(prog="qjump", description=__doc__.splitlines()[0])
@@ -406,7 +704,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--burn-in",
         type=_float_arg("--burn-in"),
         default=None,
-        help="default: 5 relaxation times (0 with --initial-state steady)",
+        help="None: 5 relaxation times (0 with --initial-state steady)",
     )
     t.add_argument("--seed", type=_int_arg("--seed"), default=0, help="run seed")
     t.add_argument(
@@ -503,6 +801,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="re-draw figures and report from stored results")
     rp.add_argument("directory", help="output directory of a finished study")
     rp.set_defaults(func=cmd_report)
+
+    add_dynamics_commands(sub)
     return p
 
 
