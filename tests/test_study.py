@@ -527,6 +527,9 @@ trajectory = [0.1, 0.2]
         ("[trajectory]\ntrajectories = 1\n", "[trajectory] trajectories: must be >= 2"),
         ("[trajectory]\nt_total = '1e5'\n", "[trajectory] t_total: expected a number"),
         ("[model]\nN = 3\ng_h = [0.5, 0.5]\n", "g_h"),
+        ("[model]\nN = 'two'\n", "[model] N: expected an integer, got 'two'"),
+        ("scenarios = 'some'\n", 'scenarios: only "all" is allowed'),
+        ("[sweep.axes.dissipation]\nexact = ['common']\n", "swept by [[scenario]] tables"),
         ("quantities = ['Q_hot']\n", "did you mean 'Q_h'?"),
         ("[model\nN = 2\n", "study.toml:1:"),
         ("name = 'x'\nseed = \n", "line 2, column"),
@@ -565,3 +568,11 @@ def test_report_of_the_committed_paper_run_keeps_the_claims(tmp_path):
     (copy / "report.md").unlink()
     assert main(["report", str(copy)]) == 0
     assert "## Claims of Sec. III.C and IV" in (copy / "report.md").read_text()
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "runs").glob("*.toml")), ids=lambda p: p.name)
+def test_committed_study_files_are_valid(path):
+    for quick in (False, True):
+        cfg = load_config(path, quick=quick)
+        assert cfg.points and cfg.scenarios
+    assert build_tasks(load_config(path, quick=True))["exact"]
