@@ -113,9 +113,12 @@ def test_quick_z_scores_are_sane(quick_run):
     assert z.notna().all(), traj[z.isna()]
     assert (z.abs() <= 5).all(), traj.loc[z.abs() > 5]
     assert (z.abs() <= 3).mean() >= 0.8
-    # z follows its definition, including the SE = 0 rule
-    pos = traj[traj["se"] > 0]
+    # z follows its definition, including the rule for values that agree to 1e-12
+    diff = traj["trajectory"] - traj["exact"]
+    pos = traj[(traj["se"] > 0) & (diff.abs() > 1e-12)]
     assert np.allclose(pos["z"], (pos["trajectory"] - pos["exact"]) / pos["se"], rtol=1e-12)
+    agree = traj[diff.abs() <= 1e-12]
+    assert (agree["z"] == 0).all()
     zero = traj[traj["se"] == 0]
     assert (zero["z"] == 0).all() and ((zero["trajectory"] - zero["exact"]).abs() <= 1e-12).all()
     assert df.loc[df["trajectory"].isna(), "z"].isna().all()
@@ -128,6 +131,9 @@ def test_z_rule():
         np.array([0.25, 0.0, 0.0, 0.0]),
     )
     assert z[0] == 2.0 and z[1] == 0.0 and np.isnan(z[2]) and np.isnan(z[3])
+    # rounding noise around an exactly vanishing quantity (a tiny SE) is agreement
+    z = _z(np.array([1e-16, 0.0]), np.array([0.0, np.nan]), np.array([1e-18, 1e-18]))
+    assert z[0] == 0.0 and np.isnan(z[1])
 
 
 def test_quick_report_has_claim_table(quick_run):
