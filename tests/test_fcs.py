@@ -14,11 +14,10 @@ from qjump.liouville.fcs import (
     counting_statistics,
     cumulants,
     gallavotti_cohen_violation,
-    liouvillian_parts,
     scgf,
     tilted_liouvillian,
 )
-from qjump.liouville.liouvillian import block_liouvillian
+from qjump.liouville.liouvillian import block_liouvillian, full_liouvillian, liouvillian
 from qjump.results import CountingStatistics, gallavotti_cohen_affinity
 
 SCENARIOS = [
@@ -53,16 +52,28 @@ def _rel(a: float, b: float) -> float:
 
 # ---------------------------------------------------------------------------- construction
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=SCENARIO_IDS)
-def test_parts_sum_to_block_liouvillian(scenario):
+def test_forms_of_the_block_liouvillian_agree(scenario):
+    """Sparse matrix, no-jump + jump parts, matrix-free action and tilted generator at s = 0
+    are one Liouvillian; the block form is the full-space one restricted to the blocks."""
     m = _model(*scenario)
-    parts = liouvillian_parts(m)
-    L, _ = block_liouvillian(m)
-    total = parts.no_jump + sum(parts.jumps)
-    assert abs(total - L).max() < 1e-14
+    liouv = block_liouvillian(m)
+    L = liouvillian(m)
+    eye = np.eye(len(liouv.channels))
+    parts = liouv.no_jump_matrix() + sum(liouv.jump_matrix(row) for row in eye)
+    assert abs(parts - L).max() < 1e-14
     assert abs(tilted_liouvillian(m, 0.0) - L).max() < 1e-14
     # trace of the tilted generator at s = 0 is preserved: w^T L = 0
-    w = parts.space.trace_vector
+    w = liouv.space.trace_vector
     assert np.max(np.abs(w @ tilted_liouvillian(m, 0.0))) < 1e-14
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=L.shape[0]) + 1j * rng.normal(size=L.shape[0])
+    np.testing.assert_allclose(liouv @ x, L @ x, rtol=0, atol=1e-13)
+    f = np.exp(0.37 * np.array([ch.quanta for ch in liouv.channels]))
+    np.testing.assert_allclose(liouv.matvec(x, f), liouv.matrix(f) @ x, rtol=0, atol=1e-13)
+    # embed the block vector as a full density matrix, apply the full-space Liouvillian
+    space = liouv.space
+    full = full_liouvillian(m) @ space.full_matrix(x).reshape(-1)
+    np.testing.assert_allclose(full, space.full_matrix(L @ x).reshape(-1), rtol=0, atol=1e-13)
 
 
 # ---------------------------------------------------------------------------- 1. cumulants
@@ -269,14 +280,27 @@ def test_bad_input():
         gallavotti_cohen_affinity(m.replace(T_c=0.0))
 
 
-def test_iterative_path_matches_direct(monkeypatch):
-    """The GMRES path used for N >= 4 (forced here on N = 2) agrees with the direct one."""
-    import qjump.liouville.fcs as fcs
-
+@pytest.mark.parametrize("method", ["sparse", "gmres"])
+def test_solver_methods_agree(method):
+    """The sparse-LU and GMRES paths (auto for N >= 3, forced here on N = 2) agree with the
+    dense one."""
     m = _model("common", "all-to-all")
     s = [-0.8, 0.1, 0.6]
-    k_direct, t_direct = cumulants(m), scgf(m, s, method="sparse")
-    monkeypatch.setattr(fcs, "ITERATIVE_LIMIT", 10)
-    k_iter, t_iter = cumulants(m), scgf(m, s, method="sparse")
-    np.testing.assert_allclose(k_iter, k_direct, rtol=1e-9)
-    np.testing.assert_allclose(t_iter, t_direct, rtol=0, atol=1e-11)
+    k_dense, t_dense = cumulants(m, method="dense"), scgf(m, s, method="dense")
+    k, t = cumulants(m, method=method), scgf(m, s, method=method)
+    np.testing.assert_allclose(k, k_dense, rtol=1e-9)
+    np.testing.assert_allclose(t, t_dense, rtol=0, atol=1e-11)
+    st = counting_statistics(m, "c", scgf_grid=s, method=method)
+    assert st.quanta_mean == pytest.approx(cumulants(m, "c", method="dense").mean, rel=1e-9)
+
+
+def test_bad_method():
+    m = _model("common", "pairwise")
+    for call in (
+        lambda: scgf(m, 0.1, method="magic"),
+        lambda: cumulants(m, method="lu"),
+        lambda: counting_statistics(m, method="exact"),
+        lambda: qjump.steady_state(m, method="sparse"),
+    ):
+        with pytest.raises(ValueError, match=r"^method: expected one of 'auto'"):
+            call()

@@ -250,6 +250,3 @@ def test_analysis_tables_and_figures():
     traj = an.tur_trajectory_table(runs)
     assert list(traj.columns) == ["scenario", "omega_h", "ratio", "se", "exact"]
     assert isinstance(an.tur_figure(curve, traj), Figure)
-    import matplotlib.pyplot as plt
-
-    plt.close("all")

@@ -16,6 +16,7 @@ from paper_reference import PaperReference
 
 import qjump
 from qjump.liouville.liouvillian import full_liouvillian
+from qjump.liouville.steady import commutant_is_trivial, exact_memory_estimate
 
 OMEGAS = (0.5, 1.5, 2.5)
 
@@ -26,8 +27,14 @@ ODD_OMEGA = {"all-to-all": [[0.1, 0.07], [-0.05, 0.12]], "pairwise": [0.1, -0.07
 
 
 def odd_model(dissipation, interaction, omega_h=1.7):
-    return qjump.PaperModel(N=2, omega_h=omega_h, Omega=ODD_OMEGA[interaction],
-                            interaction=interaction, dissipation=dissipation, **ODD)
+    return qjump.PaperModel(
+        N=2,
+        omega_h=omega_h,
+        Omega=ODD_OMEGA[interaction],
+        interaction=interaction,
+        dissipation=dissipation,
+        **ODD,
+    )
 
 
 # --------------------------------------------------------------------------- Liouvillian
@@ -54,11 +61,22 @@ def test_liouvillian_equals_paper_N3(dissipation, interaction):
     Agreement on generic random matrices is equivalent to equality of the superoperators
     (a difference would have to annihilate all probes, a measure-zero event).
     """
-    Omega = 0.1 if interaction == "pairwise" else [[0.1, 0.07, -0.03], [0.02, 0.12, 0.05],
-                                                   [-0.06, 0.04, 0.09]]
-    model = qjump.PaperModel(N=3, omega_h=1.3, T_h=1.7, T_c=0.6, g_h=(0.5, 0.55, 0.6),
-                             g_c=(0.4, 0.65, 0.3), Omega=Omega, interaction=interaction,
-                             dissipation=dissipation)
+    Omega = (
+        0.1
+        if interaction == "pairwise"
+        else [[0.1, 0.07, -0.03], [0.02, 0.12, 0.05], [-0.06, 0.04, 0.09]]
+    )
+    model = qjump.PaperModel(
+        N=3,
+        omega_h=1.3,
+        T_h=1.7,
+        T_c=0.6,
+        g_h=(0.5, 0.55, 0.6),
+        g_c=(0.4, 0.65, 0.3),
+        Omega=Omega,
+        interaction=interaction,
+        dissipation=dissipation,
+    )
     ref = PaperReference.from_model(model)
     L_q = full_liouvillian(model)
     assert L_q.shape == (4096, 4096)
@@ -92,6 +110,65 @@ def test_steady_state_equals_reference_null_vector(dissipation, interaction, ome
     assert ss.residual < 1e-10
 
 
+@pytest.mark.parametrize(("dissipation", "interaction"), SCENARIOS, ids=SCENARIO_IDS)
+def test_steady_state_methods_agree(dissipation, interaction):
+    """The GMRES path (auto for N >= 3) gives the dense path's state and currents (N = 2)."""
+    model = paper_model(dissipation, interaction, 1.5)
+    dense = qjump.steady_state(model, method="dense")
+    it = qjump.steady_state(model, method="gmres")
+    assert (dense.method, it.method) == ("dense", "gmres")
+    assert it.residual < 1e-10
+    np.testing.assert_allclose(it.vector, dense.vector, rtol=0, atol=1e-10)
+    for key, value in qjump.exact(model, method="gmres").values.items():
+        assert value == pytest.approx(exact_cached(model)[key], rel=1e-8, abs=1e-12), key
+
+
+@pytest.mark.parametrize("method", ["dense", "gmres"])
+def test_non_unique_steady_state_detected_by_both_methods(method):
+    """Equal couplings with common dissipation: several stationary states (physics notes §1)."""
+    model = paper_model("common", "pairwise", 1.5).replace(g_h=(0.5, 0.5), g_c=(0.5, 0.5))
+    with pytest.raises(qjump.NonUniqueSteadyStateError, match="not unique"):
+        qjump.steady_state(model, method=method)
+
+
+@pytest.mark.parametrize(("dissipation", "interaction"), SCENARIOS, ids=SCENARIO_IDS)
+def test_uniqueness_certificate(dissipation, interaction):
+    """The commutant certificate holds for the figure parameters (unique, reference null space
+    one-dimensional) and fails for equal couplings under common dissipation (not unique)."""
+    model = paper_model(dissipation, interaction, 1.5)
+    assert commutant_is_trivial(model)
+    assert qjump.steady_state(model, method="gmres").uniqueness == "commutant"
+    equal = model.replace(g_h=(0.5, 0.5), g_c=(0.5, 0.5))
+    _, sv = PaperReference.from_model(equal).steady_state()
+    if sv[-2] < 1e-12:
+        assert not commutant_is_trivial(equal)
+
+
+def test_memory_guard_refuses_before_allocating():
+    """N = 9 needs terabytes: refused with one line naming N, the estimate, the available
+    memory and the alternative, before the block space (9e9 unknowns) exists."""
+    model = qjump.PaperModel(N=9)
+    assert exact_memory_estimate(model) > 2**40
+    assert exact_memory_estimate(qjump.PaperModel(N=3)) < exact_memory_estimate(
+        qjump.PaperModel(N=4)
+    )
+    for call in (lambda: qjump.exact(model), lambda: qjump.counting_statistics(model)):
+        with pytest.raises(
+            ValueError, match=r"^N: the exact solve of N = 9 needs about .*TiB"
+        ) as e:
+            call()
+        assert "available; use trajectories" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_cli_exact_refuses_large_N(capsys):
+    """``qjump exact --N 9`` ends with the one-line estimate and exit code 2, no traceback."""
+    from qjump.cli import main
+
+    assert main(["exact", "--N", "9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "instead of exact above N = " in err[0]
+
+
 # --------------------------------------------------------------------------- explicit formulas
 def _formulas(ref: PaperReference, rho: np.ndarray) -> dict[str, float]:
     """The paper's explicit formula for every key of qjump.exact (N = 2)."""
@@ -99,8 +176,11 @@ def _formulas(ref: PaperReference, rho: np.ndarray) -> dict[str, float]:
     out = {}
     for i in "hc":
         out[f"Q_{i}_loc"] = ref.Q_loc_eq25(rho, i)
-        out[f"Q_{i}_nonloc"] = {"common": ref.Q_nonloc_eq26, "cascaded": ref.Q_nonloc_eq43,
-                                "independent": lambda r, b: 0.0}[d](rho, i)
+        out[f"Q_{i}_nonloc"] = {
+            "common": ref.Q_nonloc_eq26,
+            "cascaded": ref.Q_nonloc_eq43,
+            "independent": lambda r, b: 0.0,
+        }[d](rho, i)
         out[f"Q_{i}"] = out[f"Q_{i}_loc"] + out[f"Q_{i}_nonloc"]
     out["W_loc"] = ref.W_loc_eq32(rho) if it == "all-to-all" else ref.W_loc_eq36(rho)
     if d == "common":
@@ -113,12 +193,14 @@ def _formulas(ref: PaperReference, rho: np.ndarray) -> dict[str, float]:
     out["C_loc"] = ref.C_loc_eq33(rho) if it == "all-to-all" else ref.C_loc_eq37(rho)
     if d == "cascaded":
         out["C_nonloc"] = ref.C_nonloc_eq46(rho) if it == "all-to-all" else ref.C_nonloc_eq47(rho)
-        out["C_nonloc_product"] = (ref.C_product_type1_cascaded(rho) if it == "all-to-all"
-                                   else ref.C_product_eq49(rho))
+        out["C_nonloc_product"] = (
+            ref.C_product_type1_cascaded(rho) if it == "all-to-all" else ref.C_product_eq49(rho)
+        )
     else:  # common and independent use the common-bath terms (qjump/observables.py)
         out["C_nonloc"] = ref.C_nonloc_eq35(rho) if it == "all-to-all" else ref.C_nonloc_eq39(rho)
-        out["C_nonloc_product"] = (ref.C_product_type1_common(rho) if it == "all-to-all"
-                                   else ref.C_product_eq48(rho))
+        out["C_nonloc_product"] = (
+            ref.C_product_type1_common(rho) if it == "all-to-all" else ref.C_product_eq48(rho)
+        )
     out["energy"] = float(np.real(np.trace(ref.H_S() @ rho)))
     for i in "hc":
         for n in (1, 2):
@@ -139,8 +221,11 @@ def _check_formulas(model):
     for key, val in expected.items():
         assert r[key] == pytest.approx(val, abs=1e-10, rel=0), key
     # the general-N forms (27)-(28) / (42) and the definitions Tr[H D(rho)] agree too
-    W_nl_general = {"common": ref.W_nonloc_eq28, "cascaded": ref.W_nonloc_eq42,
-                    "independent": lambda r_: 0.0}[model.dissipation](rho)
+    W_nl_general = {
+        "common": ref.W_nonloc_eq28,
+        "cascaded": ref.W_nonloc_eq42,
+        "independent": lambda r_: 0.0,
+    }[model.dissipation](rho)
     assert r["W_loc"] == pytest.approx(ref.W_loc_eq27(rho), abs=1e-10, rel=0)
     assert r["W_nonloc"] == pytest.approx(W_nl_general, abs=1e-10, rel=0)
     for part, key in (("loc", "W_loc"), ("nonloc", "W_nonloc"), ("total", "W")):
@@ -148,7 +233,8 @@ def _check_formulas(model):
     for i in "hc":
         for part, suffix in (("loc", "_loc"), ("nonloc", "_nonloc"), ("total", "")):
             assert r[f"Q_{i}{suffix}"] == pytest.approx(
-                ref.heat_by_definition(rho, i, part), abs=1e-10, rel=0)
+                ref.heat_by_definition(rho, i, part), abs=1e-10, rel=0
+            )
     return r
 
 
@@ -174,6 +260,7 @@ def test_paper_eq45_as_printed_is_a_typo():
     model = paper_model("cascaded", "pairwise", 1.5)
     ref = PaperReference.from_model(model)
     rho = qjump.steady_state(model).full()
-    printed = (ref.Omega[1] * ref._dg("h") * ref._zpair(rho, "h", 2, "h", 1, "c", 2)
-               + ref.Omega[1] * ref._dg("c") * ref._zpair(rho, "c", 2, "h", 1, "h", 2))
+    hot = ref.Omega[1] * ref._dg("h") * ref._zpair(rho, "h", 2, "h", 1, "c", 2)
+    cold = ref.Omega[1] * ref._dg("c") * ref._zpair(rho, "c", 2, "h", 1, "h", 2)
+    printed = hot + cold
     assert abs(printed - exact_cached(model)["W_nonloc"]) > 1e-7

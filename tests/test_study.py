@@ -487,11 +487,11 @@ def test_counting_statistics_rows_match_the_fcs_api():
         "heat_diffusion",
         "heat_skewness",
     ):
-        assert got[k] == st.values[k]
-    # TUR ratio (D/J^2) sigma/2 with sigma = -Q_h/T_h - Q_c/T_c (physics notes §8)
-    sigma = -got["Q_h"] / model.T_h - got["Q_c"] / model.T_c
-    ratio = got["heat_diffusion"] / got["heat_mean"] ** 2 * sigma / 2
-    assert abs(got["tur_ratio"] - ratio) <= 1e-9 * abs(ratio)
+        assert got[k] == getattr(st, k)
+    ex = qjump.exact(model)
+    sigma = -ex["Q_h"] / model.T_h - ex["Q_c"] / model.T_c
+    tur = st.heat_diffusion / st.heat_mean**2 * sigma / 2.0
+    assert abs(got["tur_ratio"] - tur) <= 1e-12 * abs(tur)
     assert 1.0 <= got["tur_ratio"] < 2.0
     assert abs(got["heat_mean"] - got["Q_h"]) <= 1e-9 * abs(got["Q_h"])
 

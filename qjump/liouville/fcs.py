@@ -44,7 +44,6 @@ sum_k c_k^n J_k`` and ``<X> = Tr[X rho]``:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
@@ -58,35 +57,33 @@ from threadpoolctl import threadpool_limits
 from ..model import PaperModel
 from ..results import CountingStatistics, gallavotti_cohen_affinity, tur_ratio
 from ..system.blocks import BlockSpace
-from ..system.context import System, model_system
 from ..system.operators import Channel
-from .linalg import SylvesterPreconditioner, bordered_matrix
-from .liouvillian import liouvillian
-from .steady import exact, steady_state
+from .linalg import SylvesterInverse, bordered_matrix, bordered_operator, check_method, gmres
+from .liouvillian import BlockLiouvillian, block_liouvillian, liouvillian_operator
+from .steady import check_memory, exact, steady_state
 
 __all__ = [
     "CountingField",
     "CountingStatistics",
     "Cumulants",
-    "LiouvillianParts",
     "counting_statistics",
     "cumulants",
     "gallavotti_cohen_violation",
-    "liouvillian_parts",
     "scgf",
     "tilted_liouvillian",
 ]
 
-#: Up to this many block-space unknowns :func:`scgf` uses dense eigenvalues (N <= 2).
+#: Solver methods of :func:`scgf`, :func:`cumulants` and :func:`counting_statistics`.
+METHODS = ("dense", "sparse", "gmres")
+#: ``method="auto"``: up to this many block-space unknowns :func:`scgf` is dense (N <= 2).
 DENSE_SCGF_LIMIT = 400
-#: Up to this many unknowns the bordered solves of :func:`cumulants` are dense (N <= 3).
+#: ``method="auto"``: up to this many unknowns the solves of :func:`cumulants` are dense
+#: (N <= 3).
 DENSE_SOLVE_LIMIT = 1500
-
-#: Above this many unknowns sparse LU fill-in is prohibitive (N >= 4: C(16, 8) = 12870, where
-#: one ``splu`` took ~800 s): linear solves use GMRES preconditioned by the exact inverse
-#: of the no-jump part (block diagonal, one small Sylvester solve per sector).
+#: ``method="auto"``: above this many unknowns (N >= 4) sparse LU fill-in is prohibitive and
+#: linear solves use GMRES preconditioned by the exact inverse of the no-jump part.
 ITERATIVE_LIMIT = 5000
-#: Relative residual of the iterative solves.
+#: Relative residual of the iterative solves of :func:`cumulants`.
 GMRES_RTOL = 1e-13
 
 BATHS = ("h", "c")
@@ -163,87 +160,20 @@ def _field(bath: str, weights: CountingField | Mapping[str, float] | None) -> Co
 
 
 # ---------------------------------------------------------------------------- Liouvillian
-@dataclasses.dataclass(frozen=True)
-class LiouvillianParts:
-    """The block Liouvillian split as ``L = no_jump + sum_k jumps[k]``.
-
-    Attributes
-    ----------
-    no_jump : scipy.sparse.csr_matrix
-        ``rho -> -i (H_eff rho - rho H_eff^dagger)`` on the block space.
-    channels : tuple of Channel
-    jumps : tuple of scipy.sparse.csr_matrix
-        ``rho -> L_k rho L_k^dagger`` for each channel, same order as ``channels``.
-    space : BlockSpace
-    """
-
-    no_jump: sp.csr_matrix
-    channels: tuple[Channel, ...]
-    jumps: tuple[sp.csr_matrix, ...]
-    space: BlockSpace
-
-    @property
-    def size(self) -> int:
-        """Number of block-space unknowns, ``C(4N, 2N)``."""
-        return self.space.size
-
-    def by_charge(self, field: CountingField) -> list[tuple[float, sp.csr_matrix]]:
-        """Jump superoperators summed over channels of equal charge ``c_k``."""
-        groups: dict[float, sp.csr_matrix] = {}
-        for ch, J in zip(self.channels, self.jumps, strict=True):
-            c = field.charge(ch)
-            groups[c] = J if c not in groups else groups[c] + J
-        return sorted(groups.items())
-
-    def derivative(self, field: CountingField, order: int) -> sp.csr_matrix:
-        """``d^n L(s)/ds^n`` at ``s = 0``: ``sum_k c_k^n J_k`` (``order >= 1``)."""
-        out = sp.csr_matrix((self.size, self.size), dtype=complex)
-        for c, J in self.by_charge(field):
-            if c != 0.0:
-                out = out + c**order * J
-        return out.tocsr()
+def _charges(liouv: BlockLiouvillian, field: CountingField) -> np.ndarray:
+    """``c_k`` of every channel of the model."""
+    return np.array([field.charge(ch) for ch in liouv.channels])
 
 
-@functools.lru_cache(maxsize=32)
-def liouvillian_parts(model: PaperModel) -> LiouvillianParts:
-    """No-jump and per-channel jump parts of the block Liouvillian (cached per model).
+def _by_charge(liouv: BlockLiouvillian, field: CountingField) -> list[tuple[float, sp.csr_matrix]]:
+    """Jump superoperators summed over the channels of equal charge ``c_k``."""
+    charges = _charges(liouv, field)
+    return [(float(c), liouv.jump_matrix(charges == c)) for c in np.unique(charges)]
 
-    Same per-sector blocks as :func:`qjump.liouville.liouvillian.block_liouvillian`; their sum
-    equals
-    it to round-off (tested).
 
-    Parameters
-    ----------
-    model : PaperModel
-
-    Returns
-    -------
-    LiouvillianParts
-    """
-    system = model_system(model)
-    ops, space = system.ops, system.space
-    spins = ops.spins
-    K = spins.n_qubits + 1
-    Heff = ops.H_eff
-    diag = []
-    for k, d in enumerate(space.dims):
-        Hk = spins.block(Heff, k, k)
-        eye = sp.identity(d, format="csr")
-        diag.append(-1j * sp.kron(Hk, eye) + 1j * sp.kron(eye, Hk.conj()))
-    no_jump = sp.block_diag(diag, format="csr", dtype=complex)
-    grids: list[list[list[sp.spmatrix | None]]] = [
-        [[None] * K for _ in range(K)] for _ in ops.channels
-    ]
-    for j, _, k, k2, Lb in ops.jump_blocks():
-        grids[j][k2][k] = sp.kron(Lb, Lb.conj())
-    jumps = []
-    for grid in grids:
-        # bmat needs each block row/column sized: put explicit zero blocks on the diagonal
-        for k, d in enumerate(space.dims):
-            if grid[k][k] is None:
-                grid[k][k] = sp.csr_matrix((d * d, d * d), dtype=complex)
-        jumps.append(sp.bmat(grid, format="csr", dtype=complex))
-    return LiouvillianParts(no_jump, tuple(ops.channels), tuple(jumps), space)
+def _derivative(liouv: BlockLiouvillian, field: CountingField, order: int) -> sp.csr_matrix:
+    """``d^n L(s)/ds^n`` at ``s = 0``: ``sum_k c_k^n J_k`` (``order >= 1``)."""
+    return liouv.jump_matrix(_charges(liouv, field) ** order)
 
 
 def tilted_liouvillian(
@@ -268,52 +198,8 @@ def tilted_liouvillian(
     -------
     scipy.sparse.csr_matrix
     """
-    parts = liouvillian_parts(model)
-    field = _field(bath, weights)
-    L = parts.no_jump.copy()
-    for c, J in parts.by_charge(field):
-        L = L + math.exp(s * c) * J
-    return L.tocsr()
-
-
-# ---------------------------------------------------------------------------- solvers
-class _ShiftedNoJumpInverse:
-    """``(L_0 - sigma)^{-1}`` from :class:`qjump.liouville.linalg.SylvesterPreconditioner`.
-
-    The preconditioner of :mod:`qjump.liouville.steady` diagonalises the no-jump part sector by
-    sector
-    (``H_eff,k = V D V^{-1}``, eigenvalues ``-i (D_a - conj(D_b))`` in the basis
-    ``V E_ab V^dagger``).  This wrapper reuses that factorisation and applies the shifted
-    inverse.  All decay rates are positive at ``T > 0``, so the eigenvalues have real part
-    ``< 0`` and ``L_0 - sigma`` is invertible for real ``sigma >= 0``.
-    """
-
-    def __init__(self, system: System) -> None:
-        self.pre = SylvesterPreconditioner(system)
-
-    def __call__(self, b: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
-        if sigma == 0.0:
-            return self.pre(b)
-        offsets = self.pre.space.offsets
-        out = np.empty(b.shape, dtype=complex)
-        for k, (V, Vi, denom) in enumerate(self.pre.parts):
-            sl = slice(offsets[k], offsets[k + 1])
-            d = V.shape[0]
-            Bt = Vi @ b[sl].reshape(d, d) @ Vi.conj().T
-            out[sl] = (V @ (Bt / (denom - sigma)) @ V.conj().T).reshape(-1)
-        return out
-
-
-def _gmres(
-    matvec, precond, n: int, b: np.ndarray, what: str, rtol: float = GMRES_RTOL
-) -> np.ndarray:
-    """Solve ``A y = b`` by left-preconditioned restarted GMRES to :data:`GMRES_RTOL`."""
-    A = spla.LinearOperator((n, n), matvec=matvec, dtype=complex)
-    M = spla.LinearOperator((n, n), matvec=precond, dtype=complex)
-    y, info = spla.gmres(A, b, M=M, rtol=rtol, atol=0.0, restart=150, maxiter=100)
-    if info != 0:
-        raise RuntimeError(f"{what}: GMRES did not converge (info={info})")
-    return y
+    liouv = block_liouvillian(model)
+    return liouv.matrix(np.exp(s * _charges(liouv, _field(bath, weights))))
 
 
 # ---------------------------------------------------------------------------- SCGF
@@ -332,11 +218,11 @@ def _perron_ok(v: np.ndarray, space: BlockSpace, tol: float = 1e-6) -> bool:
     return bool(np.all(pops.real > -tol * np.max(np.abs(pops))))
 
 
-def _theta_upper_bound(parts: LiouvillianParts, field: CountingField, s: float) -> float:
+def _theta_upper_bound(liouv: BlockLiouvillian, field: CountingField, s: float) -> float:
     """``theta(s) <= lambda_max(sum_k (exp(s c_k) - 1)_+ L_k^dag L_k)`` (trace growth)."""
-    dim = parts.space.ops.spins.dim
+    dim = liouv.system.spins.dim
     M = np.zeros((dim, dim), dtype=complex)
-    for ch in parts.channels:
+    for ch in liouv.channels:
         f = math.expm1(s * field.charge(ch))
         if f > 0:
             A = ch.operator
@@ -345,7 +231,7 @@ def _theta_upper_bound(parts: LiouvillianParts, field: CountingField, s: float) 
 
 
 def _dominant_sparse(L: sp.csr_matrix, space: BlockSpace, guess: float, bound: float) -> complex:
-    """Eigenvalue of largest real part by shift-invert, certified by positivity."""
+    """Eigenvalue of largest real part by shift-invert (sparse LU), certified by positivity."""
     n = L.shape[0]
     k = min(3, n - 2)
     scale = max(1.0, abs(guess))
@@ -358,30 +244,34 @@ def _dominant_sparse(L: sp.csr_matrix, space: BlockSpace, guess: float, bound: f
 
 
 def _dominant_iterative(
-    L: sp.csr_matrix, parts: LiouvillianParts, guess: float, bound: float
+    L: sp.csr_matrix, inverse: SylvesterInverse, space: BlockSpace, guess: float, bound: float
 ) -> complex:
-    """As :func:`_dominant_sparse`, with the shifted solves done by preconditioned GMRES."""
+    """As :func:`_dominant_sparse`, with the shifted solves done by GMRES preconditioned with
+    the exact shifted inverse of the no-jump part."""
     n = L.shape[0]
-    inv0 = _ShiftedNoJumpInverse(model_system(parts.space.ops.model))
     scale = max(1.0, abs(guess))
     # a shift well away from theta keeps the shifted systems well conditioned for GMRES
     for sigma in (guess + 0.05 * scale, bound + 0.05 * max(1.0, abs(bound))):
+        shifted = spla.LinearOperator(
+            (n, n), matvec=lambda y, sg=sigma: L @ y - sg * y, dtype=complex
+        )
 
-        def opinv(b, sigma=sigma):
-            return _gmres(
-                lambda y: L @ y - sigma * y,
-                lambda y: inv0(y, sigma),
-                n,
+        def opinv(b, sigma=sigma, shifted=shifted):
+            y, ok = gmres(
+                shifted,
                 np.asarray(b, dtype=complex).reshape(-1),
-                "scgf",
+                lambda r: inverse(r, sigma),
                 rtol=1e-11,
             )
+            if not ok:
+                raise RuntimeError("scgf: GMRES did not converge")
+            return y
 
         op = spla.LinearOperator((n, n), matvec=opinv, dtype=complex)
         mu, vecs = spla.eigs(op, k=3, which="LM", tol=1e-12)
         vals = sigma + 1.0 / mu
         for j in np.argsort(-vals.real):
-            if _perron_ok(vecs[:, j], parts.space):
+            if _perron_ok(vecs[:, j], space):
                 return complex(vals[j])
     raise RuntimeError("scgf: shift-invert did not find the Perron eigenvalue")
 
@@ -409,79 +299,75 @@ def scgf(
         Bath whose quanta are counted (ignored when ``weights`` is given).
     weights : CountingField or mapping, optional
         General counted variable (see :class:`CountingField`).
-    method : {"auto", "dense", "sparse"}
-        ``dense``: all eigenvalues (exact choice of the largest real part).  ``sparse``:
-        shift-invert Arnoldi near a continuation guess, with a rigorous upper bound on
-        ``theta`` as fallback shift; the result is certified by the positivity of its
-        eigenvector.  The shifted systems are solved by sparse LU, or above
-        :data:`ITERATIVE_LIMIT` unknowns (N >= 4) by GMRES preconditioned with the exact
-        inverse of the no-jump part.  ``auto`` is dense up to :data:`DENSE_SCGF_LIMIT`
-        unknowns (N <= 2).
+    method : {"auto", "dense", "sparse", "gmres"}
+        ``dense``: all eigenvalues (exact choice of the largest real part).  ``sparse`` and
+        ``gmres``: shift-invert Arnoldi near a continuation guess, with a rigorous upper
+        bound on ``theta`` as fallback shift; the result is certified by the positivity of
+        its eigenvector.  The shifted systems are solved by sparse LU (``sparse``) or by
+        GMRES preconditioned with the exact shifted inverse of the no-jump part
+        (``gmres``).  ``auto``: dense up to :data:`DENSE_SCGF_LIMIT` unknowns (N <= 2),
+        sparse up to :data:`ITERATIVE_LIMIT` (N = 3), else gmres.
 
     Returns
     -------
     float or ndarray
         ``theta(s)``, same shape as ``s``.
     """
-    parts = liouvillian_parts(model)
+    check_method(method, METHODS)
+    check_memory(model)
+    liouv = block_liouvillian(model)
     field = _field(bath, weights)
-    groups = parts.by_charge(field)
     s_arr = np.asarray(s, dtype=float)
     flat = s_arr.reshape(-1)
     if method == "auto":
-        method = "dense" if parts.size <= DENSE_SCGF_LIMIT else "sparse"
-    if method not in ("dense", "sparse"):
-        raise ValueError(f"method: expected 'auto', 'dense' or 'sparse', got {method!r}")
+        n = liouv.space.size
+        method = "dense" if n <= DENSE_SCGF_LIMIT else "sparse" if n <= ITERATIVE_LIMIT else "gmres"
     # the matrices are small: multithreaded BLAS only adds overhead (20x measured on a
     # loaded 2-core machine for N = 2)
     with threadpool_limits(limits=1):
-        out = _scgf_values(parts, groups, field, flat, method)
+        out = _scgf_values(liouv, field, flat, method)
     if s_arr.ndim == 0:
         return float(out[0])
     return out.reshape(s_arr.shape)
 
 
 def _scgf_values(
-    parts: LiouvillianParts,
-    groups: list[tuple[float, sp.csr_matrix]],
-    field: CountingField,
-    flat: np.ndarray,
-    method: str,
+    liouv: BlockLiouvillian, field: CountingField, flat: np.ndarray, method: str
 ) -> np.ndarray:
     """``theta`` at each entry of ``flat`` (see :func:`scgf`)."""
     out = np.empty(flat.size)
     if method == "dense":
-        L0 = parts.no_jump.toarray()
-        Js = [(c, J.toarray()) for c, J in groups]
+        L0 = liouv.no_jump_matrix().toarray()
+        Js = [(c, J.toarray()) for c, J in _by_charge(liouv, field)]
         for i, si in enumerate(flat):
             L = L0.copy()
             for c, J in Js:
                 L += math.exp(si * c) * J
             ev = la.eigvals(L, overwrite_a=True, check_finite=False)
             out[i] = ev[np.argmax(ev.real)].real
-    else:
-        # continuation outward from s = 0 on both sides (theta(0) = 0)
-        order = np.argsort(np.abs(flat), kind="stable")
-        done: dict[int, list[tuple[float, float]]] = {1: [(0.0, 0.0)], -1: [(0.0, 0.0)]}
-        for i in order:
-            si = float(flat[i])
-            side = done[1 if si >= 0 else -1]
-            if len(side) >= 2:
-                (s1, t1), (s2, t2) = side[-2], side[-1]
-                guess = t2 + (t2 - t1) / (s2 - s1) * (si - s2) if s2 != s1 else t2
-            else:
-                guess = side[-1][1]
-            L = parts.no_jump.copy()
-            for c, J in groups:
-                L = L + math.exp(si * c) * J
-            bound = _theta_upper_bound(parts, field, si)
-            if parts.size > ITERATIVE_LIMIT:
-                lam = _dominant_iterative(L.tocsr(), parts, min(guess, bound), bound)
-            else:
-                lam = _dominant_sparse(L.tocsc(), parts.space, min(guess, bound), bound)
-            out[i] = lam.real
-            if si != side[-1][0]:
-                side.append((si, lam.real))
+        return out
+    charges = _charges(liouv, field)
+    inverse = SylvesterInverse(liouv) if method == "gmres" else None
+    # continuation outward from s = 0 on both sides (theta(0) = 0)
+    order = np.argsort(np.abs(flat), kind="stable")
+    done: dict[int, list[tuple[float, float]]] = {1: [(0.0, 0.0)], -1: [(0.0, 0.0)]}
+    for i in order:
+        si = float(flat[i])
+        side = done[1 if si >= 0 else -1]
+        if len(side) >= 2:
+            (s1, t1), (s2, t2) = side[-2], side[-1]
+            guess = t2 + (t2 - t1) / (s2 - s1) * (si - s2) if s2 != s1 else t2
+        else:
+            guess = side[-1][1]
+        L = liouv.matrix(np.exp(si * charges))
+        bound = _theta_upper_bound(liouv, field, si)
+        if inverse is not None:
+            lam = _dominant_iterative(L, inverse, liouv.space, min(guess, bound), bound)
+        else:
+            lam = _dominant_sparse(L.tocsc(), liouv.space, min(guess, bound), bound)
+        out[i] = lam.real
+        if si != side[-1][0]:
+            side.append((si, lam.real))
     return out
 
 
@@ -499,32 +385,37 @@ class _DrazinSolver:
 
     For traceless ``b`` the solution ``y`` of ``(L + e_0 w^T) y = b`` has ``w^T y = 0``
     (apply ``w^T``: ``w^T L = 0`` and ``w^T e_0 = 1``), hence ``L y = b`` and ``y = G b``.
+    The bordered system is solved by dense LU, sparse LU or GMRES (``method``) preconditioned
+    with the exact inverse of the no-jump part.
     """
 
-    def __init__(self, system: System) -> None:
-        L, space = liouvillian(system.model), system.space
-        self.w = w = space.trace_vector
-        if space.size > ITERATIVE_LIMIT:
-            inv0 = SylvesterPreconditioner(system)
-            n = space.size
+    def __init__(self, model: PaperModel, method: str) -> None:
+        liouv = block_liouvillian(model)
+        space = liouv.space
+        self.w = space.trace_vector
+        if method == "gmres":
+            L = liouvillian_operator(model)
+            B = bordered_operator(L, space)
+            inverse = SylvesterInverse(liouv)
 
-            def bordered(y: np.ndarray) -> np.ndarray:
-                out = L @ y
-                out[0] += w @ y
-                return out
+            def solve(b: np.ndarray) -> np.ndarray:
+                y, ok = gmres(B, b, inverse, rtol=GMRES_RTOL, maxiter=100)
+                if not ok:
+                    raise RuntimeError("cumulants: GMRES did not converge")
+                return y
 
-            self._solve = lambda b: _gmres(bordered, inv0, n, b, "cumulants")
+            self._solve = solve
         else:
+            L = liouv.matrix()
             B = bordered_matrix(L, space)
-            if space.size <= DENSE_SOLVE_LIMIT:
+            if method == "dense":
                 lu = la.lu_factor(B.toarray(), check_finite=False)
                 self._solve = lambda b: la.lu_solve(lu, b, check_finite=False)
             else:
-                lu = spla.splu(B, permc_spec="COLAMD")
-                self._solve = lu.solve
+                self._solve = spla.splu(B, permc_spec="COLAMD").solve
         # the steady state of qjump.exact (unique: steady_state raises
         # NonUniqueSteadyStateError, a ValueError, otherwise)
-        rho = steady_state(system.model).vector.astype(complex)
+        rho = steady_state(model).vector.astype(complex)
         self.residual = float(np.linalg.norm(L @ rho) / np.linalg.norm(rho))
         if not np.all(np.isfinite(rho)) or self.residual > 1e-8:
             raise ValueError(
@@ -545,6 +436,8 @@ def cumulants(
     model: PaperModel,
     bath: str = "h",
     weights: CountingField | Mapping[str, float] | None = None,
+    *,
+    method: str = "auto",
 ) -> Cumulants:
     """First three scaled cumulants of the counted variable by perturbation theory.
 
@@ -557,8 +450,8 @@ def cumulants(
     * ``t_2 = Tr[V_2 rho] + Tr[V_1 r_1]``, ``r_2 = G (t_1 r_1 - V_1 r_1 - V_2 rho)``,
     * ``t_3 = Tr[V_3 rho] + Tr[V_2 r_1] + Tr[V_1 r_2]``,
 
-    and the scaled cumulants are ``k_n = n! t_n``.  ``G`` is applied with one LU
-    factorisation of the bordered Liouvillian (see :mod:`qjump.liouville.steady`).
+    and the scaled cumulants are ``k_n = n! t_n``.  ``G`` is the Drazin inverse of ``L``,
+    applied through the bordered Liouvillian (see :mod:`qjump.liouville.steady`).
 
     Parameters
     ----------
@@ -567,22 +460,34 @@ def cumulants(
         Count the net quanta of this bath (ignored when ``weights`` is given).
     weights : CountingField or mapping, optional
         General counted variable, e.g. ``CountingField.work(model)``.
+    method : {"auto", "dense", "sparse", "gmres"}
+        How the bordered systems are solved: dense LU, sparse LU, or GMRES preconditioned
+        with the exact inverse of the no-jump part.  ``auto``: dense up to
+        :data:`DENSE_SOLVE_LIMIT` unknowns (N <= 3), sparse up to :data:`ITERATIVE_LIMIT`,
+        else gmres.
 
     Returns
     -------
     Cumulants
         ``(mean, diffusion, skewness) = (theta'(0), theta''(0), theta'''(0))``.
     """
-    parts = liouvillian_parts(model)
+    check_method(method, METHODS)
+    check_memory(model)
+    liouv = block_liouvillian(model)
     field = _field(bath, weights)
-    space = parts.space
+    space = liouv.space
+    if method == "auto":
+        n = space.size
+        method = (
+            "dense" if n <= DENSE_SOLVE_LIMIT else "sparse" if n <= ITERATIVE_LIMIT else "gmres"
+        )
     with threadpool_limits(limits=1):
-        G = _DrazinSolver(model_system(model))
+        G = _DrazinSolver(model, method)
     rho = G.rho
     w = space.trace_vector
-    V1 = parts.derivative(field, 1)
-    V2 = parts.derivative(field, 2) / 2.0
-    V3 = parts.derivative(field, 3) / 6.0
+    V1 = _derivative(liouv, field, 1)
+    V2 = _derivative(liouv, field, 2) / 2.0
+    V3 = _derivative(liouv, field, 3) / 6.0
     t1 = w @ (V1 @ rho)
     r1 = -G(V1 @ rho)
     t2 = w @ (V2 @ rho) + w @ (V1 @ r1)
@@ -596,6 +501,8 @@ def counting_statistics(
     model: PaperModel,
     bath: str = "h",
     scgf_grid: Sequence[float] | np.ndarray | None = None,
+    *,
+    method: str = "auto",
 ) -> CountingStatistics:
     """Exact counting statistics of the quanta and heat exchanged with ``bath``.
 
@@ -605,6 +512,8 @@ def counting_statistics(
     bath : {"h", "c"}
     scgf_grid : array_like, optional
         Counting fields at which to tabulate ``theta(s)`` of the quanta.
+    method : {"auto", "dense", "sparse", "gmres"}
+        Solver of :func:`cumulants` and :func:`scgf`.
 
     Returns
     -------
@@ -614,12 +523,13 @@ def counting_statistics(
         ``sigma`` the exact entropy production (:func:`qjump.exact`).
     """
     _check_bath(bath)
-    k = cumulants(model, bath)
+    check_method(method, METHODS)
+    k = cumulants(model, bath, method=method)
     omega = model.bath(bath)[0]
     table = None
     if scgf_grid is not None:
         grid = np.asarray(scgf_grid, dtype=float).reshape(-1)
-        theta = scgf(model, grid, bath)
+        theta = scgf(model, grid, bath, method=method)
         table = tuple((float(a), float(b)) for a, b in zip(grid, theta, strict=True))
     values = {
         "quanta_mean": k.mean,

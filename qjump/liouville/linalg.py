@@ -1,25 +1,42 @@
-"""Linear algebra of the exact solvers: bordered systems, no-jump inverses, preconditioned GMRES.
+"""Linear algebra of the exact solvers: solver choice, bordered systems, the no-jump inverse,
+the block Gauss-Seidel preconditioner and the one preconditioned GMRES.
 
-The steady state solves the bordered system ``(L + e_p w^T) x = e_p`` (``w`` the trace
-functional); the preconditioners invert the no-jump part of ``L`` exactly, sector by sector.
+Bordered systems ``(L + e_p w^T) x = b`` (``w`` the trace functional) replace the singular
+``L x = 0``; the preconditioners invert the no-jump part of ``L`` exactly, sector by sector.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..system.blocks import BlockSpace
-from ..system.context import System
-from .liouvillian import matrix_free_liouvillian, solver_operator
+from .liouvillian import BlockLiouvillian
 
 __all__ = [
     "GaussSeidelPreconditioner",
-    "SylvesterPreconditioner",
-    "bordered_gmres",
+    "SylvesterInverse",
     "bordered_matrix",
+    "bordered_operator",
+    "check_method",
+    "gmres",
 ]
+
+#: Bytes of Krylov basis GMRES keeps (sets the restart length, 50 to 500 vectors).  Beyond
+#: this size, orthogonalising each new vector against the basis costs more than the
+#: iterations a longer restart saves (N = 5: restart 50 instead of 500).
+KRYLOV_BYTES = 1.5e8
+
+
+def check_method(method: str, allowed: tuple[str, ...]) -> str:
+    """``method`` if it is ``"auto"`` or in ``allowed``, else a one-line ``ValueError``."""
+    if method != "auto" and method not in allowed:
+        names = ", ".join(repr(m) for m in ("auto", *allowed))
+        raise ValueError(f"method: expected one of {names}, got {method!r}")
+    return method
 
 
 def bordered_matrix(L: sp.csr_matrix, space: BlockSpace, position: int = 0) -> sp.csc_matrix:
@@ -31,103 +48,107 @@ def bordered_matrix(L: sp.csr_matrix, space: BlockSpace, position: int = 0) -> s
     return (L + border).tocsc()
 
 
+def bordered_operator(L, space: BlockSpace, position: int = 0) -> spla.LinearOperator:
+    """``x -> L x + e_p (w^T x)`` for a sparse or matrix-free ``L``."""
+    w = space.trace_vector
 
-
-class SylvesterPreconditioner:
-    """Exact inverse of the no-jump part ``rho -> -i (H_eff rho - rho H_eff^dag)``.
-
-    In each sector ``H_eff = V diag(lambda) V^-1``, so the no-jump generator is diagonal,
-    ``-i (lambda_a - conj(lambda_b))``, in the basis ``V E_ab V^dag``; applying its inverse
-    costs ``O(d^3)`` per sector.  Used as the right preconditioner of GMRES: the
-    preconditioned operator is ``1 - T`` with ``T`` the jump-to-jump transfer map.
-    """
-
-    def __init__(self, system: System) -> None:
-        spins, space = system.spins, system.space
-        self.space = space
-        self.parts = []
-        Heff = system.ops.H_eff
-        for k in range(len(space.dims)):
-            w, V = np.linalg.eig(spins.block(Heff, k, k).toarray())
-            denom = -1j * (w[:, None] - w.conj()[None, :])
-            small = np.abs(denom) < 1e-12
-            denom[small] = -1.0  # dark pairs (zero decay): leave them to GMRES
-            self.parts.append((V, np.linalg.inv(V), denom))
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        out = np.empty_like(y, dtype=complex)
-        for k, (V, Vi, denom) in enumerate(self.parts):
-            a, b = self.space.offsets[k], self.space.offsets[k + 1]
-            d = V.shape[0]
-            Y = y[a:b].reshape(d, d)
-            Z = (Vi @ Y @ Vi.conj().T) / denom
-            out[a:b] = (V @ Z @ V.conj().T).reshape(-1)
-        return out
-
-
-class GaussSeidelPreconditioner:
-    """Block Gauss-Seidel preconditioner of the iterative solve: ``(D + E)^-1``.
-
-    ``D`` is the no-jump part (inverted exactly per sector by
-    :class:`SylvesterPreconditioner`) and ``E`` the emission-type jump terms, which feed
-    sector ``k`` from sector ``k + 1``.  ``D + E`` is block upper triangular in the
-    excitation number, so it is inverted by back substitution from the top sector down,
-    at the cost of one Sylvester inverse plus one application of the emission terms.  At
-    ``N = 4`` it halves the GMRES iteration count of the plain Sylvester preconditioner.
-    """
-
-    def __init__(self, system: System) -> None:
-        self.syl = SylvesterPreconditioner(system)
-        self.op = matrix_free_liouvillian(system.model)
-        self.space = system.space
-
-    def _sylvester(self, k: int, Y: np.ndarray) -> np.ndarray:
-        V, Vi, denom = self.syl.parts[k]
-        return V @ ((Vi @ Y @ Vi.conj().T) / denom) @ V.conj().T
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        out = np.empty(self.space.size, complex)
-        offs, dims = self.space.offsets, self.space.dims
-        for k in range(len(dims) - 1, -1, -1):
-            d = dims[k]
-            r = y[offs[k] : offs[k + 1]].reshape(d, d).astype(complex)
-            if k + 1 < len(dims):
-                r = r - self.op.feed(k, out, sources=(k + 1,))
-            out[offs[k] : offs[k + 1]] = self._sylvester(k, r).reshape(-1)
-        return out
-
-
-def bordered_gmres(
-    system: System, position: int, rtol: float, x0: np.ndarray | None = None
-) -> tuple[np.ndarray, float]:
-    """GMRES on the bordered system ``(L + e_p w^T) x = e_p``.
-
-    Right-preconditioned by :class:`GaussSeidelPreconditioner`; the operator is matrix-free
-    beyond :data:`qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns.
-
-    Returns
-    -------
-    x : ndarray
-        The (unnormalised) solution.
-    residual : float
-        ``||L x|| / ||x||``; a large value signals a (nearly) singular system.
-    """
-    L = solver_operator(system.model)
-    w = system.space.trace_vector
-    n = system.space.size
-
-    def bordered(x):
+    def matvec(x: np.ndarray) -> np.ndarray:
         out = L @ x
         out[position] += w @ x
         return out
 
-    B = spla.LinearOperator((n, n), matvec=bordered, dtype=complex)
-    rhs = np.zeros(n, complex)
-    rhs[position] = 1.0
-    M = spla.LinearOperator((n, n), matvec=GaussSeidelPreconditioner(system), dtype=complex)
-    # long restarts (up to ~2 GB of Krylov vectors): restarted GMRES stagnates on the slow
-    # collective modes
-    restart = int(min(500, max(50, 2e9 / (16 * n))))
-    x, _ = spla.gmres(B, rhs, x0=x0, M=M, rtol=rtol, atol=0.0, restart=restart, maxiter=20)
-    residual = float(np.linalg.norm(L @ x) / max(np.linalg.norm(x), 1e-300))
-    return x, residual
+    return spla.LinearOperator(L.shape, matvec=matvec, dtype=complex)
+
+
+class SylvesterInverse:
+    """Exact inverse of the shifted no-jump part ``X -> -i (H_eff X - X H_eff^dag) - sigma X``.
+
+    In sector ``k``, ``H_k = V diag(lambda) V^-1``, so the no-jump generator is diagonal,
+    ``-i (lambda_a - conj(lambda_b))``, in the basis ``V E_ab V^dag``; its inverse costs
+    ``O(d_k^3)`` per sector.  Every decay rate is positive at ``T > 0``, so these eigenvalues
+    have negative real part and the shifted inverse exists for real ``sigma >= 0``.  Pairs
+    with a zero eigenvalue (dark pairs) are divided by ``-1``: they are left to the Krylov
+    solver.
+    """
+
+    def __init__(self, liouv: BlockLiouvillian) -> None:
+        self.space = liouv.space
+        self.parts = []
+        for H in liouv.H:
+            lam, V = np.linalg.eig(H.toarray())
+            denom = -1j * (lam[:, None] - lam.conj()[None, :])
+            denom[np.abs(denom) < 1e-12] = -1.0
+            self.parts.append((V, np.linalg.inv(V), denom))
+
+    def sector(self, k: int, Y: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
+        """The inverse on sector ``k`` (a ``d_k x d_k`` matrix)."""
+        V, Vi, denom = self.parts[k]
+        if sigma != 0.0:
+            denom = denom - sigma
+        return V @ ((Vi @ Y @ Vi.conj().T) / denom) @ V.conj().T
+
+    def __call__(self, y: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
+        out = np.empty(y.shape, dtype=complex)
+        offs = self.space.offsets
+        for k, d in enumerate(self.space.dims):
+            Y = y[offs[k] : offs[k + 1]].reshape(d, d)
+            out[offs[k] : offs[k + 1]] = self.sector(k, Y, sigma).reshape(-1)
+        return out
+
+
+class GaussSeidelPreconditioner:
+    """Block Gauss-Seidel approximation ``(D + E)^-1`` of the inverse Liouvillian.
+
+    ``D`` is the no-jump part (inverted exactly by :class:`SylvesterInverse`) and ``E`` the
+    emission-type jump terms, which feed sector ``k`` from sector ``k + 1``.  ``D + E`` is
+    block upper triangular in the excitation number, so it is inverted by back substitution
+    from the top sector down, at the cost of one Sylvester inverse plus one application of
+    the emission terms.
+    """
+
+    def __init__(self, liouv: BlockLiouvillian, inverse: SylvesterInverse | None = None) -> None:
+        self.liouv = liouv
+        self.inverse = SylvesterInverse(liouv) if inverse is None else inverse
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        space = self.liouv.space
+        out = np.empty(space.size, complex)
+        offs, dims = space.offsets, space.dims
+        for k in range(len(dims) - 1, -1, -1):
+            r = y[offs[k] : offs[k + 1]].reshape(dims[k], dims[k]).astype(complex)
+            if k + 1 < len(dims):
+                r = r - self.liouv.feed(k, out, sources=(k + 1,))
+            out[offs[k] : offs[k + 1]] = self.inverse.sector(k, r).reshape(-1)
+        return out
+
+
+def gmres(
+    A,
+    b: np.ndarray,
+    precond: Callable[[np.ndarray], np.ndarray],
+    *,
+    rtol: float,
+    x0: np.ndarray | None = None,
+    restart: int | None = None,
+    maxiter: int = 20,
+) -> tuple[np.ndarray, bool]:
+    """Restarted GMRES for ``A x = b``, *left*-preconditioned by ``precond ~ A^-1``.
+
+    :func:`scipy.sparse.linalg.gmres` minimises the preconditioned residual
+    ``||M (b - A x)||`` and stops when it falls below ``rtol ||M b||``.  The restart length
+    defaults to the longest that keeps the Krylov basis within :data:`KRYLOV_BYTES`
+    (between 50 and 500 vectors): shorter restarts need more iterations on the slow
+    collective modes, longer ones spend more per iteration on orthogonalisation.
+
+    Returns
+    -------
+    x : ndarray
+    converged : bool
+    """
+    n = b.size
+    if restart is None:
+        restart = int(min(500, max(50, KRYLOV_BYTES / (16 * n))))
+    M = spla.LinearOperator((n, n), matvec=precond, dtype=complex)
+    Aop = spla.aslinearoperator(A) if not isinstance(A, spla.LinearOperator) else A
+    x, info = spla.gmres(Aop, b, x0=x0, M=M, rtol=rtol, atol=0.0, restart=restart, maxiter=maxiter)
+    return x, info == 0

@@ -1,4 +1,8 @@
-"""Liouvillian superoperators: block-diagonal (U(1)) form for solving, full form for checks.
+"""The Liouvillian of a model: one assembly of its U(1) sector blocks and the forms derived from it.
+
+:class:`BlockLiouvillian` holds the no-jump blocks and the jump blocks per channel; the sparse
+block matrix, the matrix-free operator, the tilted generator of FCS and the full-space matrix
+(for checks) are all derived from it.
 
 The master equation (paper Eq. 4) in Lindblad form is
 
@@ -7,7 +11,7 @@ The master equation (paper Eq. 4) in Lindblad form is
 
 with the jump operators of :mod:`qjump.system.operators`.  A state that is block diagonal in the
 excitation number ``k`` stays so (physics notes §4), and the steady state is block diagonal, so
-the solver works on the *block space*: the concatenation of the row-major vectors of the blocks
+the solvers work on the *block space*: the concatenation of the row-major vectors of the blocks
 ``rho_k`` (``sum_k C(2N,k)^2 = C(4N,2N)`` unknowns instead of ``4^(2N)``).
 
 Vectorisation is row-major: ``vec(A X B) = (A kron B^T) vec(X)``.
@@ -16,151 +20,200 @@ Vectorisation is row-major: ``vec(A X B) = (A kron B^T) vec(X)``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..model import PaperModel
-from ..system.blocks import BlockSpace
-from ..system.context import model_system
-from ..system.operators import ModelOperators
+from ..system.context import System, model_system
 
 __all__ = [
-    "BlockLiouvillianOperator",
+    "BlockLiouvillian",
+    "JumpBlock",
     "block_liouvillian",
     "full_liouvillian",
     "liouvillian",
-    "matrix_free_liouvillian",
-    "solver_operator",
+    "liouvillian_operator",
 ]
 
-#: Above this many unknowns (N >= 6) the block Liouvillian is applied matrix-free.
-MATRIX_FREE_LIMIT = 1_000_000
+#: Above this many unknowns (N >= 5) iterative solvers apply the block Liouvillian
+#: matrix-free: from N = 5 on that is faster than the sparse product and saves the ~55
+#: non-zeros per unknown of the assembled matrix.
+MATRIX_FREE_LIMIT = 100_000
 
 
-def block_liouvillian(model: PaperModel | ModelOperators) -> tuple[sp.csr_matrix, BlockSpace]:
-    """Sparse Liouvillian restricted to the block-diagonal space.
+class JumpBlock(NamedTuple):
+    """The block of jump operator ``L_j`` mapping sector ``source`` to sector ``target``."""
 
-    Returns
-    -------
-    L : scipy.sparse.csr_matrix
-        Square matrix of size ``C(4N, 2N)`` acting on block vectors.
-    space : BlockSpace
-    """
-    ops = model if isinstance(model, ModelOperators) else ModelOperators(model)
-    space = BlockSpace(ops)
-    spins = ops.spins
-    K = spins.n_qubits + 1
+    channel: int
+    source: int
+    target: int
+    block: sp.csr_matrix
+
+
+def _sector_grid(
+    dims: Sequence[int],
+    H: Sequence[sp.csr_matrix] | None,
+    jumps: Sequence[JumpBlock],
+    factors: np.ndarray | None,
+) -> list[list[sp.spmatrix | None]]:
+    """Block grid of ``-i (H_k X - X H_k^dag)`` (zero when ``H`` is None) plus
+    ``sum_j f_j L_j X L_j^dag`` (``f_j = 1`` when ``factors`` is None)."""
+    K = len(dims)
     grid: list[list[sp.spmatrix | None]] = [[None] * K for _ in range(K)]
-    Heff = ops.H_eff
-    for k, d in enumerate(space.dims):
-        Hk = spins.block(Heff, k, k)
-        eye = sp.identity(d, format="csr")
-        grid[k][k] = -1j * sp.kron(Hk, eye) + 1j * sp.kron(eye, Hk.conj())
-    for _, _, k, k2, Lb in ops.jump_blocks():
-        term = sp.kron(Lb, Lb.conj())
-        grid[k2][k] = term if grid[k2][k] is None else grid[k2][k] + term
-    L = sp.bmat(grid, format="csr", dtype=complex)
-    return L, space
+    for k, d in enumerate(dims):
+        if H is None:
+            # bmat needs every block row and column sized
+            grid[k][k] = sp.csr_matrix((d * d, d * d), dtype=complex)
+        else:
+            eye = sp.identity(d, format="csr")
+            grid[k][k] = -1j * sp.kron(H[k], eye) + 1j * sp.kron(eye, H[k].conj())
+    for jb in jumps:
+        f = 1.0 if factors is None else factors[jb.channel]
+        if f == 0.0:
+            continue
+        term = sp.kron(jb.block, jb.block.conj())
+        if factors is not None:
+            term = f * term
+        old = grid[jb.target][jb.source]
+        grid[jb.target][jb.source] = term if old is None else old + term
+    return grid
 
 
-def full_liouvillian(model: PaperModel | ModelOperators) -> sp.csr_matrix:
-    """Sparse Liouvillian on the full ``4^(2N)``-dimensional operator space (checks only).
+class BlockLiouvillian:
+    """The sector blocks of a model's Liouvillian: the one assembly every form derives from.
 
-    Built from the jump operators and ``H_S + H_cas`` of :mod:`qjump.system.operators`; the
-    tests compare it with the paper's Eqs. (10), (11) and (15) written out directly.
-    """
-    ops = model if isinstance(model, ModelOperators) else ModelOperators(model)
-    dim = ops.spins.dim
-    eye = sp.identity(dim, format="csr")
-    H = ops.H_total
-    L = -1j * (sp.kron(H, eye) - sp.kron(eye, H.T))
-    for ch in ops.channels:
-        A = ch.operator
-        AdA = (A.conj().T @ A).tocsr()
-        L = L + sp.kron(A, A.conj()) - 0.5 * sp.kron(AdA, eye) - 0.5 * sp.kron(eye, AdA.T)
-    return sp.csr_matrix(L)
-
-
-class BlockLiouvillianOperator:
-    """Matrix-free block Liouvillian for large ``N`` (never assembles the ``C(4N,2N)`` matrix).
-
-    The action on a block vector is computed block by block,
-
-        (L x)_k = -i (H_k X_k - X_k H_k^dag) + sum_j L_j^(k-s_j -> k) X_{k-s_j} L_j^dag,
-
-    with the sparse sector blocks ``H_k`` of ``H_eff`` and ``L_j^(k -> k')`` of the jump
-    operators, using only sparse-dense products (``O(nnz * d)`` per block).  Memory is a few
-    block vectors instead of the ``~65 C(4N,2N)`` non-zeros of the assembled matrix.
-
-    Parameters
+    Attributes
     ----------
-    model : PaperModel or ModelOperators
+    system : System
+    space : BlockSpace
+    H : list of scipy.sparse.csr_matrix
+        Sector blocks ``H_k`` of ``H_eff = H_S + H_cas - (i/2) sum_j L_j^dag L_j``.
+    jumps : tuple of JumpBlock
+        Every non-zero sector block of every jump operator (channel order of
+        ``system.ops.channels``).
     """
 
-    def __init__(self, model: PaperModel | ModelOperators) -> None:
-        ops = model if isinstance(model, ModelOperators) else ModelOperators(model)
-        self.space = BlockSpace(ops)
-        spins = ops.spins
-        self.K = spins.n_qubits + 1
+    def __init__(self, system: System) -> None:
+        ops, spins = system.ops, system.spins
+        self.system = system
+        self.space = system.space
+        self.channels = tuple(ops.channels)
+        self.H = [spins.block(ops.H_eff, k, k).tocsr() for k in range(len(self.space.dims))]
+        self.jumps = tuple(JumpBlock(j, k, k2, Lb) for j, _, k, k2, Lb in ops.jump_blocks())
         self.shape = (self.space.size, self.space.size)
         self.dtype = np.dtype(complex)
-        self.H = [spins.block(ops.H_eff, k, k).tocsr() for k in range(self.K)]
-        #: ``jumps[k_out]``: list of ``(k_in, L_block)`` feeding block ``k_out``
-        self.jumps: list[list[tuple[int, sp.csr_matrix]]] = [[] for _ in range(self.K)]
-        for _, _, k, k2, Lb in ops.jump_blocks():
-            self.jumps[k2].append((k, Lb))
 
-    def block(self, x: np.ndarray, k: int) -> np.ndarray:
-        """Block ``k`` of a block vector as a ``d x d`` view."""
+    # ------------------------------------------------------------------ sparse forms
+    def matrix(self, factors: Sequence[float] | np.ndarray | None = None) -> sp.csr_matrix:
+        """Sparse block matrix ``L_0 + sum_j f_j J_j``.
+
+        ``L_0 X = -i (H_eff X - X H_eff^dag)`` is the no-jump part, ``J_j X = L_j X L_j^dag``
+        the jump part of channel ``j``.  ``factors=None`` (all ``f_j = 1``) is the
+        Liouvillian; ``f_j = exp(s c_j)`` is the tilted generator of counting statistics.
+        """
+        f = None if factors is None else np.asarray(factors)
+        grid = _sector_grid(self.space.dims, self.H, self.jumps, f)
+        return sp.bmat(grid, format="csr", dtype=complex)
+
+    def jump_matrix(self, factors: Sequence[float] | np.ndarray) -> sp.csr_matrix:
+        """Sparse ``sum_j f_j J_j`` (no no-jump part)."""
+        grid = _sector_grid(self.space.dims, None, self.jumps, np.asarray(factors, dtype=float))
+        return sp.bmat(grid, format="csr", dtype=complex)
+
+    def no_jump_matrix(self) -> sp.csr_matrix:
+        """Sparse no-jump part ``L_0`` (block diagonal)."""
+        return self.matrix(np.zeros(len(self.channels)))
+
+    def full_matrix(self) -> sp.csr_matrix:
+        """The Liouvillian on the full ``4^(2N)``-dimensional operator space (checks only).
+
+        The same assembly with the whole Hilbert space as one sector; the tests compare it
+        with the paper's Eqs. (10), (11) and (15) written out directly.
+        """
+        ops = self.system.ops
+        jumps = [JumpBlock(j, 0, 0, ch.operator) for j, ch in enumerate(self.channels)]
+        return sp.csr_matrix(_sector_grid([ops.spins.dim], [ops.H_eff], jumps, None)[0][0])
+
+    # ------------------------------------------------------------------ matrix-free form
+    def sector(self, x: np.ndarray, k: int) -> np.ndarray:
+        """Block ``k`` of a block vector as a ``d_k x d_k`` view."""
         d = self.space.dims[k]
         return x[self.space.offsets[k] : self.space.offsets[k + 1]].reshape(d, d)
 
-    def nojump(self, k: int, X: np.ndarray) -> np.ndarray:
-        """``-i (H_k X - X H_k^dag)``."""
+    def no_jump(self, k: int, X: np.ndarray) -> np.ndarray:
+        """``L_0`` on sector ``k``: ``-i (H_k X - X H_k^dag)``."""
         H = self.H[k]
         return -1j * (H @ X - (H @ X.conj().T).conj().T)
 
-    def matvec(self, x: np.ndarray) -> np.ndarray:
-        """``L @ x``."""
-        x = np.asarray(x, dtype=complex).reshape(-1)
-        out = np.empty(self.space.size, complex)
-        for k in range(self.K):
-            blk = self.nojump(k, self.block(x, k)) + self.feed(k, x)
-            out[self.space.offsets[k] : self.space.offsets[k + 1]] = blk.reshape(-1)
+    def feed(
+        self,
+        target: int,
+        x: np.ndarray,
+        sources: Sequence[int] | None = None,
+        factors: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``sum_j f_j L_j X_source L_j^dag`` into sector ``target``.
+
+        Only from the sectors in ``sources`` when given; ``factors=None`` means ``f_j = 1``.
+        """
+        d = self.space.dims[target]
+        out = np.zeros((d, d), complex)
+        for jb in self._into[target]:
+            if sources is not None and jb.source not in sources:
+                continue
+            f = 1.0 if factors is None else factors[jb.channel]
+            # L X L^dag = L (L X^dag)^dag
+            out += f * (jb.block @ (jb.block @ self.sector(x, jb.source).conj().T).conj().T)
         return out
 
-    def feed(self, k_out: int, x: np.ndarray, sources=None) -> np.ndarray:
-        """``sum_j L_j X_{k_in} L_j^dag`` into block ``k_out`` (optionally only from the
-        sectors ``k_in`` in ``sources``)."""
-        d = self.space.dims[k_out]
-        out = np.zeros((d, d), complex)
-        for k_in, Lb in self.jumps[k_out]:
-            if sources is not None and k_in not in sources:
-                continue
-            # L X L^dag = L (L X^dag)^dag
-            out += Lb @ (Lb @ self.block(x, k_in).conj().T).conj().T
+    @functools.cached_property
+    def _into(self) -> list[list[JumpBlock]]:
+        into: list[list[JumpBlock]] = [[] for _ in self.space.dims]
+        for jb in self.jumps:
+            into[jb.target].append(jb)
+        return into
+
+    def matvec(self, x: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
+        """``(L_0 + sum_j f_j J_j) x`` sector by sector, never forming the matrix.
+
+        Sparse-dense products only (``O(nnz d)`` per sector); memory is a few block vectors
+        instead of the ``~65 C(4N,2N)`` non-zeros of the assembled matrix.
+        """
+        x = np.asarray(x, dtype=complex).reshape(-1)
+        out = np.empty(self.space.size, complex)
+        offs = self.space.offsets
+        for k in range(len(self.space.dims)):
+            blk = self.no_jump(k, self.sector(x, k)) + self.feed(k, x, factors=factors)
+            out[offs[k] : offs[k + 1]] = blk.reshape(-1)
         return out
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
         return self.matvec(x)
 
 
+@functools.lru_cache(maxsize=16)
+def block_liouvillian(model: PaperModel) -> BlockLiouvillian:
+    """The :class:`BlockLiouvillian` of ``model`` (built once per model)."""
+    return BlockLiouvillian(model_system(model))
+
+
 @functools.lru_cache(maxsize=64)
 def liouvillian(model: PaperModel) -> sp.csr_matrix:
     """The sparse block Liouvillian of ``model`` (built once per model)."""
-    return block_liouvillian(model_system(model).ops)[0]
+    return block_liouvillian(model).matrix()
 
 
-@functools.lru_cache(maxsize=16)
-def matrix_free_liouvillian(model: PaperModel) -> BlockLiouvillianOperator:
-    """The matrix-free block Liouvillian of ``model`` (built once per model)."""
-    return BlockLiouvillianOperator(model_system(model).ops)
-
-
-def solver_operator(model: PaperModel):
+def liouvillian_operator(model: PaperModel) -> sp.csr_matrix | BlockLiouvillian:
     """The block Liouvillian for iterative solves: the sparse matrix up to
-    :data:`MATRIX_FREE_LIMIT` unknowns, else the matrix-free operator."""
+    :data:`MATRIX_FREE_LIMIT` unknowns, else the matrix-free :class:`BlockLiouvillian`."""
     if model_system(model).space.size <= MATRIX_FREE_LIMIT:
         return liouvillian(model)
-    return matrix_free_liouvillian(model)
+    return block_liouvillian(model)
+
+
+def full_liouvillian(model: PaperModel) -> sp.csr_matrix:
+    """Sparse Liouvillian on the full ``4^(2N)``-dimensional operator space (checks only)."""
+    return block_liouvillian(model).full_matrix()

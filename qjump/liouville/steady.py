@@ -1,21 +1,20 @@
 """Exact steady state, relaxation time and exact steady-state quantities (`qjump.exact`).
 
 The steady state solves ``L x = 0`` with ``Tr rho = 1`` in the block-diagonal space
-(:mod:`qjump.liouville.liouvillian`).  We solve the bordered system
+(:mod:`qjump.liouville.liouvillian`), through the bordered system
 
-    (L + e_0 w^T) x = e_0,
+    (L + e_p w^T) x = e_p,
 
-where ``w`` is the trace functional and ``e_0`` selects the ground-state population.  Because
-``w^T L = 0`` (trace preservation), Brauer's theorem says the bordered matrix has the spectrum
-of ``L`` with the zero eigenvalue moved to ``w^T e_0 = 1``.  Hence
-
-* it is non-singular exactly when the steady state is unique, and
-* its eigenvalues nearest zero are the slowest relaxation rates of ``L``.
-
-One sparse LU factorisation gives the state, its residual, the relaxation time and the
-uniqueness check.  A non-unique steady state (e.g. equal couplings with common dissipation,
-physics notes §1) raises :class:`NonUniqueSteadyStateError` instead of returning an arbitrary
-state.
+where ``w`` is the trace functional and ``e_p`` selects a diagonal entry.  Because ``w^T L = 0``
+(trace preservation), Brauer's theorem says the bordered matrix has the spectrum of ``L`` with
+the zero eigenvalue moved to ``w^T e_p = 1``: it is non-singular exactly when the steady state
+is unique.  Small systems solve it densely next to the full spectrum of ``L`` (uniqueness and
+relaxation time at once); larger ones by preconditioned GMRES (:mod:`qjump.liouville.linalg`)
+with an algebraic uniqueness certificate (:func:`commutant_is_trivial`) or a second solve.  A
+non-unique steady state (e.g. equal couplings with common dissipation, physics notes §1)
+raises :class:`NonUniqueSteadyStateError` instead of returning an arbitrary state.  The memory
+a solve needs is estimated, and checked, before anything of the block-space size exists
+(:func:`exact_memory_estimate`, :func:`check_memory`).
 """
 
 from __future__ import annotations
@@ -23,33 +22,52 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import time
 
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.sparse.csgraph import connected_components
 
 from ..model import PaperModel
 from ..results import Result
 from ..system.blocks import BlockSpace
 from ..system.context import System, model_system
 from ..system.quantities import order_values
-from .linalg import bordered_gmres, bordered_matrix
-from .liouvillian import liouvillian, solver_operator
+from .linalg import (
+    KRYLOV_BYTES,
+    GaussSeidelPreconditioner,
+    bordered_matrix,
+    bordered_operator,
+    check_method,
+    gmres,
+)
+from .liouvillian import MATRIX_FREE_LIMIT, block_liouvillian, liouvillian, liouvillian_operator
 
 __all__ = [
     "NonUniqueSteadyStateError",
     "SteadyState",
+    "available_memory",
+    "check_memory",
+    "commutant_is_trivial",
     "exact",
+    "exact_memory_estimate",
     "relaxation_time",
     "steady_state",
 ]
 
-#: Up to this many unknowns (N <= 2) dense linear algebra is used (exact spectrum).
+#: Up to this many unknowns (N <= 2) ``method="auto"`` uses dense linear algebra.
 DENSE_LIMIT = 300
+#: Solver methods of :func:`steady_state`.
+METHODS = ("dense", "gmres")
 #: Largest accepted residual ``||L x|| / ||x||`` of an iterative steady state.
 RESIDUAL_LIMIT = 1e-9
+#: Memory of the interpreter, numpy and scipy, in :func:`exact_memory_estimate`.
+BASE_BYTES = 300 * 2**20
+#: Non-zeros per unknown of the sparse block Liouvillian (54 at N = 5, fewer below).
+SPARSE_NNZ_PER_UNKNOWN = 60
 
 
 class NonUniqueSteadyStateError(ValueError):
@@ -72,6 +90,10 @@ class SteadyState:
         :func:`relaxation_time`).
     method : str
         ``"dense"`` or ``"gmres"``.
+    uniqueness : str
+        How uniqueness was established: ``"spectrum"`` (one zero eigenvalue, dense),
+        ``"commutant"`` (:func:`commutant_is_trivial` and a full-rank state) or
+        ``"second solve"`` (a second GMRES solve with another border and start agrees).
     wall_time_s : float
     """
 
@@ -80,6 +102,7 @@ class SteadyState:
     residual: float
     relaxation_time: float | None
     method: str
+    uniqueness: str
     wall_time_s: float
     system: System = dataclasses.field(repr=False, compare=False)
 
@@ -95,10 +118,6 @@ class SteadyState:
     def full(self) -> np.ndarray:
         """Dense density matrix in the computational basis (small systems only)."""
         return self.space.full_matrix(self.vector)
-
-    def expect(self, X: sp.spmatrix) -> complex:
-        """``Tr[X rho]`` for an operator on the full space."""
-        return complex((self.space.functional(X) @ self.vector)[0])
 
     def eigenstates(self) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
         """Eigen-decomposition of ``rho`` sector by sector.
@@ -135,9 +154,138 @@ def _non_unique_message(model: PaperModel, detail: str) -> str:
     return f"the steady state of {model.label} is not unique: {detail}.{hint}"
 
 
-def _gmres_checked(system: System, position: int, rtol: float, x0=None) -> np.ndarray:
-    """:func:`~qjump.liouville.linalg.bordered_gmres`, raising when the system is singular."""
-    x, residual = bordered_gmres(system, position, rtol, x0)
+def commutant_is_trivial(model: PaperModel, seed: int = 2024) -> bool:
+    """Certify that only multiples of the identity commute with ``H``, every ``L_j`` and
+    ``L_j^dag`` (``H = H_S + H_cas``, Hilbert space of dimension ``4^N``).
+
+    Together with a faithful (full-rank) stationary state this makes the stationary state
+    unique: the kernel of the adjoint generator then equals that commutant (Frigerio 1978),
+    and ``dim ker L = dim ker L^dag``.  The check works on two elements of the algebra the
+    operators generate: ``A = H + sum_j a_j L_j^dag L_j`` (Hermitian, excitation-number
+    conserving, random ``a_j > 0``) and ``C = sum_j b_j L_j`` (random complex ``b_j``).  When
+    ``A`` has a simple spectrum, whatever commutes with ``A`` is diagonal in its eigenbasis,
+    and commuting with ``C`` forces equal diagonal entries along every non-zero element of
+    ``C`` in that basis; a connected graph of those elements leaves only the identity.
+
+    Returns ``False`` when the check is inconclusive (a degenerate spectrum of ``A`` or a
+    disconnected graph), never a false ``True``: small elements are dropped as edges and
+    near-degenerate eigenvalues fail the check.  Cost ``O(sum_k d_k^3)`` over the sectors.
+    """
+    system = model_system(model)
+    ops, spins = system.ops, system.spins
+    rng = np.random.default_rng(seed)
+    A = ops.H_total.astype(complex)
+    C = sp.csr_matrix(A.shape, dtype=complex)
+    for ch in ops.channels:
+        L = ch.operator
+        A = A + rng.uniform(0.5, 1.5) * (L.conj().T @ L)
+        C = C + complex(rng.normal(), rng.normal()) * L
+    K = spins.n_qubits + 1
+    values, vectors = [], []
+    for k in range(K):
+        w, V = la.eigh(spins.block(A, k, k).toarray())
+        values.append(w)
+        vectors.append(V)
+    every = np.sort(np.concatenate(values))
+    scale = max(float(np.abs(every).max()), 1e-300)
+    # within a sector the gap bounds the eigenvector error; across sectors only coincidence
+    if any(w.size > 1 and np.diff(w).min() < 1e-8 * scale for w in values):
+        return False
+    if every.size > 1 and np.diff(every).min() < 1e-11 * scale:
+        return False
+    offsets = np.concatenate([[0], np.cumsum([w.size for w in values])])
+    rows, cols = [], []
+    for k in range(K):
+        for k2 in (k - 1, k + 1):
+            if not 0 <= k2 < K:
+                continue
+            Ck = spins.block(C, k2, k)
+            if not Ck.nnz:
+                continue
+            Ct = vectors[k2].conj().T @ (Ck @ vectors[k])
+            r, c = np.nonzero(np.abs(Ct) > 1e-6 * max(np.abs(Ct).max(), 1e-300))
+            rows.append(offsets[k2] + r)
+            cols.append(offsets[k] + c)
+    if not rows:
+        return every.size == 1
+    n = int(offsets[-1])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    graph = sp.csr_matrix((np.ones(r.size), (r, c)), shape=(n, n))
+    n_components, _ = connected_components(graph, directed=False)
+    return n_components == 1
+
+
+def _faithful(x: np.ndarray, space: BlockSpace, floor: float = 1e-9) -> bool:
+    """True when every eigenvalue of the (trace-one) block state exceeds ``floor``."""
+    return all(np.linalg.eigvalsh(0.5 * (b + b.conj().T)).min() > floor for b in space.split(x))
+
+
+def exact_memory_estimate(model: PaperModel, method: str = "auto") -> int:
+    """Bytes the exact steady-state solve of ``model`` needs, from the dimensions alone.
+
+    Counts the largest arrays: the dense matrices (``dense``), or the GMRES Krylov basis,
+    about 20 work vectors, the sector eigenbases of the no-jump inverse and, below
+    :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns, the sparse block
+    Liouvillian with its assembly copies (``gmres``); plus :data:`BASE_BYTES` for the
+    interpreter and libraries.  Nothing is allocated.
+    """
+    check_method(method, METHODS)
+    n = math.comb(4 * model.N, 2 * model.N)
+    if method == "auto":
+        method = "dense" if n <= DENSE_LIMIT else "gmres"
+    if method == "dense":
+        return int(BASE_BYTES + 4 * 16 * n * n)
+    restart = min(500, max(50, KRYLOV_BYTES / (16 * n)))
+    need = (restart + 1) * 16 * n + 20 * 16 * n + 3 * 16 * n
+    if n <= MATRIX_FREE_LIMIT:
+        need += 3 * SPARSE_NNZ_PER_UNKNOWN * 20 * n
+    return int(BASE_BYTES + need)
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def check_memory(model: PaperModel, method: str = "auto") -> None:
+    """Raise ``ValueError`` (one line) when the exact solve of ``model`` would not fit in the
+    available memory; call before anything of the block-space size is allocated."""
+    need, have = exact_memory_estimate(model, method), available_memory()
+    if need > have:
+        raise ValueError(
+            f"N: the exact solve of N = {model.N} needs about {_gib(need)} "
+            f"(C({4 * model.N}, {2 * model.N}) = {math.comb(4 * model.N, 2 * model.N):.3g} "
+            f"unknowns), but only {_gib(have)} is available; use trajectories "
+            f"(qjump simulate) instead of exact above N = {_largest_affordable_N(have)}"
+        )
+
+
+def _gib(b: float) -> str:
+    return f"{b / 2**40:.1f} TiB" if b >= 2**40 else f"{b / 2**30:.1f} GiB"
+
+
+def _largest_affordable_N(have: int) -> int:
+    N = 1
+    while exact_memory_estimate(PaperModel(N=N + 1)) <= have:
+        N += 1
+    return N
+
+
+def _gmres_solve(system: System, position: int, rtol: float, x0=None) -> np.ndarray:
+    """GMRES on the bordered system with border ``position``, raising when it is singular."""
+    L = liouvillian_operator(system.model)
+    rhs = np.zeros(system.space.size, complex)
+    rhs[position] = 1.0
+    precond = GaussSeidelPreconditioner(block_liouvillian(system.model))
+    x, _ = gmres(bordered_operator(L, system.space, position), rhs, precond, rtol=rtol, x0=x0)
+    residual = float(np.linalg.norm(L @ x) / max(np.linalg.norm(x), 1e-300))
     if not residual < RESIDUAL_LIMIT:
         raise NonUniqueSteadyStateError(
             _non_unique_message(
@@ -149,27 +297,28 @@ def _gmres_checked(system: System, position: int, rtol: float, x0=None) -> np.nd
     return x
 
 
-def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -> SteadyState:
+def steady_state(
+    model: PaperModel, *, method: str = "auto", tol: float = 1e-8, rtol: float = 1e-12
+) -> SteadyState:
     """Exact steady state of ``model`` in the block-diagonal space.
-
-    Small systems (block space up to :data:`DENSE_LIMIT` unknowns, ``N <= 2``) use dense
-    linear algebra and the full spectrum (uniqueness and relaxation time at once).  Larger
-    ones use GMRES with long restarts on the bordered system, right-preconditioned by the
-    block Gauss-Seidel :class:`GaussSeidelPreconditioner` (exact inverse of the no-jump part
-    plus the emission feed between sectors); beyond
-    :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns
-    (``N >= 6``) the block Liouvillian is applied matrix-free
-    (:class:`qjump.liouville.liouvillian.BlockLiouvillianOperator`).  Uniqueness is checked by a
-    second
-    solve with another border from a random start, which agrees with the first only when the
-    kernel is one-dimensional.  The residual ``||L x|| / ||x||`` is reported either way.
 
     Parameters
     ----------
     model : PaperModel
+    method : {"auto", "dense", "gmres"}
+        ``dense``: the full spectrum of the block Liouvillian (uniqueness and relaxation
+        time) and a dense solve of the bordered system.  ``gmres``: GMRES with long restarts
+        on the bordered system, left-preconditioned by the block Gauss-Seidel
+        :class:`~qjump.liouville.linalg.GaussSeidelPreconditioner`; beyond
+        :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns the Liouvillian is
+        applied matrix-free.  Uniqueness: a full-rank solution plus
+        :func:`commutant_is_trivial` certify it; when that is inconclusive, a second solve
+        with another border from a random start must agree with the first, which happens
+        only when the kernel is one-dimensional.  ``auto``: dense up to :data:`DENSE_LIMIT`
+        unknowns (``N <= 2``), else gmres.
     tol : float
         Relative threshold for a zero eigenvalue (dense) or for the agreement of the two
-        solutions (iterative).
+        solutions (gmres).
     rtol : float
         GMRES relative tolerance.
 
@@ -177,13 +326,20 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
     ------
     NonUniqueSteadyStateError
         When the Liouvillian has more than one stationary state.
+    ValueError
+        For an unknown ``method``, or when the solve would not fit in the available memory
+        (:func:`check_memory`).
     """
+    check_method(method, METHODS)
+    check_memory(model, method)
     t0 = time.perf_counter()
     system = model_system(model)
     space = system.space
-    L = solver_operator(model)
+    if method == "auto":
+        method = "dense" if space.size <= DENSE_LIMIT else "gmres"
+    L = liouvillian(model) if method == "dense" else liouvillian_operator(model)
     tau = None
-    if space.size <= DENSE_LIMIT:
+    if method == "dense":
         scale = max(abs(L).max(), 1e-300)
         ev = la.eigvals(L.toarray())
         zero = np.abs(ev) < tol * scale
@@ -196,23 +352,27 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
         x = la.solve(bordered_matrix(L, space).toarray(), rhs)
         rates = -np.real(ev[~zero])
         tau = float(1.0 / rates.min()) if rates.size else math.inf
-        method = "dense"
+        uniqueness = "spectrum"
     else:
-        x = _gmres_checked(system, 0, rtol)
-        # a second solve from a random start: components along a second kernel vector, if
-        # any, are left untouched by GMRES, so the two solutions then disagree
-        rng = np.random.default_rng(12345)
-        start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
-        last = int(space.offsets[-1] - 1)  # the fully excited state
-        x2 = _gmres_checked(system, last, rtol, x0=start / np.linalg.norm(start))
-        x, x2 = x / (space.trace_vector @ x), x2 / (space.trace_vector @ x2)
-        if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
-            raise NonUniqueSteadyStateError(
-                _non_unique_message(
-                    model, "solutions with different normalisation borders disagree"
+        x = _gmres_solve(system, 0, rtol)
+        x = x / (space.trace_vector @ x)
+        if _faithful(x, space) and commutant_is_trivial(model):
+            uniqueness = "commutant"
+        else:
+            # a second solve from a random start: components along a second kernel vector,
+            # if any, are left untouched by GMRES, so the two solutions then disagree
+            rng = np.random.default_rng(12345)
+            start = rng.normal(size=space.size) + 1j * rng.normal(size=space.size)
+            last = int(space.offsets[-1] - 1)  # the fully excited state
+            x2 = _gmres_solve(system, last, rtol, x0=start / np.linalg.norm(start))
+            x2 = x2 / (space.trace_vector @ x2)
+            if np.linalg.norm(x - x2) > max(tol, 1e3 * rtol) * np.linalg.norm(x):
+                raise NonUniqueSteadyStateError(
+                    _non_unique_message(
+                        model, "solutions with different normalisation borders disagree"
+                    )
                 )
-            )
-        method = "gmres"
+            uniqueness = "second solve"
     x = x / (space.trace_vector @ x)
     blocks = [0.5 * (b + b.conj().T) for b in space.split(x)]  # remove round-off asymmetry
     x = space.join(blocks)
@@ -223,6 +383,7 @@ def steady_state(model: PaperModel, *, tol: float = 1e-8, rtol: float = 1e-12) -
         residual=residual,
         relaxation_time=tau,
         method=method,
+        uniqueness=uniqueness,
         wall_time_s=time.perf_counter() - t0,
         system=system,
     )
@@ -252,8 +413,14 @@ def relaxation_time(model: PaperModel) -> float:
     return float(1.0 / rate)
 
 
-def exact(model: PaperModel) -> Result:
+def exact(model: PaperModel, *, method: str = "auto") -> Result:
     """Exact steady-state quantities of ``model``.
+
+    Parameters
+    ----------
+    model : PaperModel
+    method : {"auto", "dense", "gmres"}
+        Solver of :func:`steady_state`.
 
     Returns
     -------
@@ -263,8 +430,7 @@ def exact(model: PaperModel) -> Result:
         ``energy``, populations ``pop_*`` and the linear pieces ``sz_*``, ``coh_*``.
         ``info`` holds ``residual``, ``relaxation_time``, ``solver`` and ``wall_time_s``.
     """
-    ss = steady_state(model)
-    return result_from_state(ss)
+    return result_from_state(steady_state(model, method=method))
 
 
 def result_from_state(ss: SteadyState) -> Result:
@@ -296,6 +462,10 @@ def evolve(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.ndarray:
     if times.size > 2 and not np.allclose(np.diff(times), times[1] - times[0]):
         raise ValueError("times: must be equally spaced")
     return spla.expm_multiply(
-        liouvillian(model), x0.astype(complex), start=times[0], stop=times[-1],
-        num=times.size, endpoint=True,
+        liouvillian(model),
+        x0.astype(complex),
+        start=times[0],
+        stop=times[-1],
+        num=times.size,
+        endpoint=True,
     )

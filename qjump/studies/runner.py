@@ -94,7 +94,7 @@ def exact_task(
         Add the hot-bath counting statistics (:func:`qjump.counting_statistics`): mean,
         diffusion and skewness of the quanta and of the heat (units ``omega_c`` per unit time
         for the heat mean, ``omega_c^2`` and ``omega_c^3`` for the diffusion and skewness)
-        and the TUR ratio ``(D/J^2) sigma/2`` (:func:`qjump.liouville.fcs.tur_ratio`).
+        and the TUR ratio ``(D/J^2) sigma/2``.
 
     Returns
     -------

@@ -41,9 +41,9 @@ from ..results import CountingStatistics, Result
 from ..system.context import model_system
 from ..system.quantities import order_values
 from .estimates import counting_statistics_from_windows
-from .kernel import unravelling
 from .options import TrajectoryOptions
 from .records import record_frame, window_frame
+from .sectors import sector_data
 from .trajectory import TrajectoryOutput, TrajectorySpec, run_trajectory, trajectory_seed
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
@@ -209,8 +209,8 @@ def per_trajectory_frame(
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every linear quantity and of the currents."""
     q = model_system(model).quantities
-    un = unravelling(model)
-    # the unravelling sorted the support by sector; map back to the QuantitySet's order
+    un = sector_data(model)
+    # the sector data sorts the support by sector; map back to the QuantitySet's order
     order = np.searchsorted(q.support, un.support)
     T = spec.measured_time
     rows = []
