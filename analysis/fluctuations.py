@@ -3,7 +3,8 @@
 Inputs are :class:`qjump.TrajectoryResult` objects (their ``.windows`` DataFrames,
 schema in :mod:`qjump.trajectories.records`) or the DataFrames built here; outputs are pandas
 DataFrames
-or matplotlib Figures (Agg backend; nothing is shown).  Signs and units as in
+or matplotlib Figures (created without pyplot, so nothing is shown and no global state or
+backend is touched).  Signs and units as in
 :mod:`qjump.trajectories.estimates`: heat is positive into the system, energies in units of
 ``omega_c``, times in ``1/omega_c``.
 """
@@ -13,18 +14,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from qjump.liouville import fcs  # noqa: E402
-from qjump.model import PaperModel  # noqa: E402
-from qjump.trajectories import estimates as fl  # noqa: E402
+from qjump.liouville import fcs
+from qjump.model import PaperModel
+from qjump.trajectories import estimates as fl
 
 __all__ = [
     "cumulant_figure",
@@ -60,11 +56,11 @@ def cumulant_table(results: Iterable, bath: str = "h", quantity: str = "quanta")
     """
     rows = []
     for r in results:
-        est = fl.scaled_cumulants(r, bath, quantity)
+        est = r.counting_statistics(bath)
         ex = fcs.counting_statistics(r.model, bath)
         for c in CUMULANTS:
-            val, se = getattr(est, c), getattr(est, f"{c}_se")
-            ref = getattr(ex, f"{quantity}_{c}")
+            name = f"{quantity}_{c}"
+            val, se, ref = est[name], est.se[name], ex[name]
             rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "cumulant": c,
                          "trajectory": val, "se": se, "exact": ref,
                          "z": (val - ref) / se if se > 0 else math.nan})
@@ -85,23 +81,34 @@ def cumulant_figure(table: pd.DataFrame) -> Figure:
         One panel per cumulant: ``trajectory/exact`` with ``se/|exact|`` error bars; the
         line at 1 is exact agreement.
     """
-    fig, axes = plt.subplots(1, len(CUMULANTS), figsize=(4 * len(CUMULANTS), 3.4),
-                             sharey=False, constrained_layout=True)
+    fig = Figure(figsize=(4 * len(CUMULANTS), 3.6), layout="constrained")
+    axes = fig.subplots(1, len(CUMULANTS))
     for ax, c in zip(np.atleast_1d(axes), CUMULANTS, strict=True):
         sub = table[table["cumulant"] == c]
         x = np.arange(len(sub))
         ratio = sub["trajectory"] / sub["exact"]
         err = sub["se"] / sub["exact"].abs()
-        ax.errorbar(x, ratio, yerr=err, fmt="o", capsize=3)
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.set_xticks(x, sub["scenario"], rotation=45)
-        ax.set_title(f"{c}: trajectory / exact")
+        ax.errorbar(x, ratio, yerr=err, fmt="o", capsize=3, label="trajectory / exact ± SE/|exact|")
+        ax.axhline(1.0, color="k", lw=0.8, label="exact agreement")
+        ax.set_xticks(
+            x, [f"{s}\n{w:g}" for s, w in zip(sub["scenario"], sub["omega_h"], strict=True)]
+        )
+        ax.set_xlabel(r"scenario and $\omega_h/\omega_c$")
+        ax.set_ylabel("trajectory / exact (dimensionless)")
+        ax.set_title(f"scaled {c}")
+    fig.legend(
+        *np.atleast_1d(axes)[0].get_legend_handles_labels(),
+        loc="outside lower center",
+        ncol=2,
+        frameon=False,
+    )
     return fig
 
 
 # ---------------------------------------------------------------------------- distribution
-def rate_function(model: PaperModel, x: np.ndarray, bath: str = "h",
-                  s_grid: np.ndarray | None = None) -> np.ndarray:
+def rate_function(
+    model: PaperModel, x: np.ndarray, bath: str = "h", s_grid: np.ndarray | None = None
+) -> np.ndarray:
     """Large-deviation rate function ``I(x) = sup_s [s x - theta(s)]`` of the quanta rate.
 
     Legendre transform of :func:`qjump.liouville.fcs.scgf` (quanta of ``bath`` per unit time) on a
@@ -172,19 +179,20 @@ def heat_distribution_table(result, tau: float, bath: str = "h") -> pd.DataFrame
     gauss = np.exp(-((k - mu) ** 2) / (2 * var)) / math.sqrt(2 * math.pi * var)
     ld = np.exp(-tau * rate_function(model, k / tau, bath))
     ld = ld / np.nansum(ld)
-    return pd.DataFrame({
-        "value": omega * k,
-        "quanta": k.astype(np.int64),
-        "probability": p,
-        "count": hist["count"].to_numpy(),
-        "se": np.sqrt(p * (1 - p) / max(n, 1)),
-        "gaussian": gauss,
-        "large_deviation": ld,
-    })
+    return pd.DataFrame(
+        {
+            "value": omega * k,
+            "quanta": k.astype(np.int64),
+            "probability": p,
+            "count": hist["count"].to_numpy(),
+            "se": np.sqrt(p * (1 - p) / max(n, 1)),
+            "gaussian": gauss,
+            "large_deviation": ld,
+        }
+    )
 
 
-def heat_distribution_figure(table: pd.DataFrame, *, title: str = "",
-                             log: bool = True) -> Figure:
+def heat_distribution_figure(table: pd.DataFrame, *, title: str = "", log: bool = True) -> Figure:
     """Trajectory heat distribution with the exact Gaussian and large-deviation overlays.
 
     Parameters
@@ -199,39 +207,57 @@ def heat_distribution_figure(table: pd.DataFrame, *, title: str = "",
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(6, 4.2), constrained_layout=True)
-    ax.errorbar(table["value"], table["probability"], yerr=table["se"], fmt="o", ms=4,
-                capsize=2, label="trajectories")
-    ax.plot(table["value"], table["gaussian"], "-", label="exact Gaussian (J tau, D tau)")
-    ax.plot(table["value"], table["large_deviation"], "--",
-            label=r"exact large deviation $e^{-\tau I(q)}$")
+    fig = Figure(figsize=(6, 4.2), layout="constrained")
+    ax = fig.subplots()
+    ax.errorbar(
+        table["value"],
+        table["probability"],
+        yerr=table["se"],
+        fmt="o",
+        ms=4,
+        capsize=2,
+        label="trajectories ± binomial SE",
+    )
+    ax.plot(
+        table["value"],
+        table["gaussian"],
+        "-",
+        label=r"exact Gaussian (mean $J\tau$, variance $D\tau$)",
+    )
+    ax.plot(
+        table["value"],
+        table["large_deviation"],
+        "--",
+        label=r"exact large deviation $e^{-\tau I(q)}$",
+    )
     if log:
         ax.set_yscale("log")
         pos = table["probability"][table["probability"] > 0]
         ax.set_ylim(0.3 * pos.min(), 2 * pos.max())
-    ax.set_xlabel("heat from the hot bath Q (units of omega_c)")
-    ax.set_ylabel("P(Q, tau)")
+    ax.set_xlabel(r"heat $Q$ from the bath over a window $\tau$ ($\hbar\omega_c$)")
+    ax.set_ylabel(r"probability $P(Q, \tau)$ ($\tau$ in $1/\omega_c$)")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower center")  # below the peak, between the tails
     return fig
 
 
 # ---------------------------------------------------------------------------- TUR
 def tur_exact_curve(model: PaperModel, omega_h: Sequence[float], bath: str = "h") -> pd.DataFrame:
-    """Exact TUR ratio ``(D/J^2) sigma/2`` (:func:`qjump.liouville.fcs.tur_ratio`) across
-    ``omega_h``.
+    """Exact TUR ratio ``(D/J^2) sigma/2`` across ``omega_h``
+    (``tur_ratio`` of :func:`qjump.counting_statistics`).
 
     Returns
     -------
     pandas.DataFrame
         ``omega_h, ratio``.
     """
-    vals = [fcs.tur_ratio(model.replace(omega_h=float(w)), bath) for w in omega_h]
+    vals = [fcs.counting_statistics(model.replace(omega_h=float(w)), bath).tur_ratio
+            for w in omega_h]
     return pd.DataFrame({"omega_h": np.asarray(omega_h, float), "ratio": vals})
 
 
 def tur_trajectory_table(results: Iterable, bath: str = "h") -> pd.DataFrame:
-    """Trajectory TUR ratios (:func:`qjump.trajectories.estimates.tur_ratio_trajectories`) with
+    """Trajectory TUR ratios (``TrajectoryResult.counting_statistics``) with
     exact.
 
     Returns
@@ -241,14 +267,16 @@ def tur_trajectory_table(results: Iterable, bath: str = "h") -> pd.DataFrame:
     """
     rows = []
     for r in results:
-        t = fl.tur_ratio_trajectories(r, bath=bath)
-        rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "ratio": t.ratio,
-                     "se": t.ratio_se, "exact": fcs.tur_ratio(r.model, bath)})
+        t = r.counting_statistics(bath)
+        rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "ratio": t.tur_ratio,
+                     "se": t.se["tur_ratio"],
+                     "exact": fcs.counting_statistics(r.model, bath).tur_ratio})
     return pd.DataFrame(rows)
 
 
-def tur_figure(exact: pd.DataFrame, trajectories: pd.DataFrame | None = None, *,
-               title: str = "") -> Figure:
+def tur_figure(
+    exact: pd.DataFrame, trajectories: pd.DataFrame | None = None, *, title: str = ""
+) -> Figure:
     """TUR ratio across ``omega_h``: exact line, trajectory points with error bars.
 
     A violation (ratio < 1) is claimed only from the exact line (physics notes §6); the
@@ -266,14 +294,21 @@ def tur_figure(exact: pd.DataFrame, trajectories: pd.DataFrame | None = None, *,
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
     ax.plot(exact["omega_h"], exact["ratio"], "-", label="exact")
     if trajectories is not None and len(trajectories):
-        ax.errorbar(trajectories["omega_h"], trajectories["ratio"], yerr=trajectories["se"],
-                    fmt="o", capsize=3, label="trajectories")
-    ax.axhline(1.0, color="k", lw=0.8, ls=":", label="classical bound")
-    ax.set_xlabel("omega_h")
-    ax.set_ylabel(r"$(D/J^2)\,\sigma/2$")
+        ax.errorbar(
+            trajectories["omega_h"],
+            trajectories["ratio"],
+            yerr=trajectories["se"],
+            fmt="o",
+            capsize=3,
+            label="trajectories ± 1 SE",
+        )
+    ax.axhline(1.0, color="k", lw=0.8, ls=":", label="classical bound (TUR ratio = 1)")
+    ax.set_xlabel(r"$\omega_h$ ($\omega_c$)")
+    ax.set_ylabel(r"TUR ratio $(D/J^2)\,\sigma/2$ (dimensionless)")
     ax.set_title(title)
     ax.legend(fontsize=8)
     return fig

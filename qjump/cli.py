@@ -6,7 +6,9 @@
 ``qjump run``       a study described by a TOML file (:func:`qjump.studies.runner.run_study`)
 ``qjump report``    re-draw a study's figures and report from stored results
 
-Bad input exits with code 2 and a one-line message.
+Bad input exits with code 2 and a one-line message that names the flag (``--T-h``) or the
+study-file key (``[model] T_hot``) as written; a closed stdout (``qjump exact --json | head``)
+ends the command quietly.
 """
 
 from __future__ import annotations
@@ -14,10 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 import sys
+import warnings
 from typing import Any
 
+from . import __version__
 from .model import PaperModel
 
 __all__ = ["main"]
@@ -31,8 +36,54 @@ class CLIError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2
         raise CLIError(f"{self.prog}: {message}")
+
+
+#: Python parameter names of the model and :func:`qjump.simulate` -> the flags that set them.
+FLAGS = {
+    "N": "--N",
+    "omega_h": "--omega-h",
+    "omega_c": "--omega-c",
+    "T_h": "--T-h",
+    "T_c": "--T-c",
+    "g_h": "--g-h",
+    "g_c": "--g-c",
+    "Omega": "--Omega",
+    "interaction": "--interaction",
+    "dissipation": "--dissipation",
+    "trajectories": "--trajectories",
+    "t_final": "--t-final",
+    "burn_in": "--burn-in",
+    "seed": "--seed",
+    "n_jobs": "--n-jobs",
+    "initial_state": "--initial-state",
+    "window": "--window",
+    "sample_interval": "--sample-interval",
+    "save": "--save",
+    "target_rel_se": "--target-rel-se",
+    "target_se": "--target-se",
+    "target_quantity": "--target-quantity",
+    "max_wall": "--max-wall",
+    "bath": "--bath",
+    "scgf_grid": "--scgf",
+    "overwrite": "--overwrite",
+}
+_INNER = re.compile(r"(?<![-\w])(" + "|".join(k for k in FLAGS if "_" in k) + r")(?![\w-])")
+_PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<rest>[:\[ =].*)$", re.S)
+
+
+def flag_message(message: str) -> str:
+    """Rename a leading Python parameter (``T_h: ...``) to its flag (``--T-h: ...``)."""
+    m = _PARAM.match(message)
+    if m and m["name"] in FLAGS:
+        message = FLAGS[m["name"]] + m["rest"]
+    # parameters named inside the message ("must be > burn_in (100)")
+    return _INNER.sub(lambda k: FLAGS[k[0]], message)
 
 
 def _floats(name: str):
@@ -78,20 +129,40 @@ def _merge_negative_lists(argv: list[str]) -> list[str]:
 
 def _add_model_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (defaults: the paper's figure parameters)")
-    g.add_argument("--N", type=_int_arg("--N"), default=2, help="TLS per ensemble (default 2)")
-    g.add_argument("--omega-h", type=_float_arg("--omega-h"), default=1.5)
-    g.add_argument("--omega-c", type=_float_arg("--omega-c"), default=1.0)
-    g.add_argument("--T-h", type=_float_arg("--T-h"), default=2.0)
-    g.add_argument("--T-c", type=_float_arg("--T-c"), default=1.0)
-    g.add_argument("--g-h", type=_floats("--g-h"), default=None,
-                   help="comma list of N couplings (default 0.5, 0.55, 0.6, ...)")
-    g.add_argument("--g-c", type=_floats("--g-c"), default=None)
-    g.add_argument("--Omega", type=_omega, default=0.1,
-                   help="scalar, comma vector (pairwise) or rows 'a,b;c,d' (all-to-all)")
-    g.add_argument("--interaction", default="pairwise",
-                   help="pairwise (2) or all-to-all (1)")
-    g.add_argument("--dissipation", default="common",
-                   help="independent (ind), common (com) or cascaded (cas)")
+    g.add_argument("--N", type=_int_arg("--N"), default=2, help="TLS per ensemble")
+    g.add_argument(
+        "--omega-h",
+        type=_float_arg("--omega-h"),
+        default=1.5,
+        help="hot TLS frequency (units of omega_c)",
+    )
+    g.add_argument(
+        "--omega-c", type=_float_arg("--omega-c"), default=1.0, help="cold TLS frequency (the unit)"
+    )
+    g.add_argument("--T-h", type=_float_arg("--T-h"), default=2.0, help="hot-bath temperature")
+    g.add_argument("--T-c", type=_float_arg("--T-c"), default=1.0, help="cold-bath temperature")
+    g.add_argument(
+        "--g-h",
+        type=_floats("--g-h"),
+        default=None,
+        help="comma list of N couplings (None: 0.5, 0.55, 0.6, ...)",
+    )
+    g.add_argument(
+        "--g-c",
+        type=_floats("--g-c"),
+        default=None,
+        help="comma list of N couplings (None: 0.5, 0.55, 0.6, ...)",
+    )
+    g.add_argument(
+        "--Omega",
+        type=_omega,
+        default=0.1,
+        help="scalar, comma vector (pairwise) or rows 'a,b;c,d' (all-to-all)",
+    )
+    g.add_argument("--interaction", default="pairwise", help="pairwise (2) or all-to-all (1)")
+    g.add_argument(
+        "--dissipation", default="common", help="independent (ind), common (com) or cascaded (cas)"
+    )
 
 
 def _int_arg(name: str):
@@ -155,8 +226,10 @@ def _fmt(x: Any) -> str:
 def _print_table(result, extra: dict[str, Any] | None = None) -> None:
     d = result.to_dict()
     m = result.model
-    print(f"{m.label}  N={m.N}  omega_h={m.omega_h:g}  omega_c={m.omega_c:g}  "
-          f"T_h={m.T_h:g}  T_c={m.T_c:g}  ({result.method})")
+    print(
+        f"{m.label}  N={m.N}  omega_h={m.omega_h:g}  omega_c={m.omega_c:g}  "
+        f"T_h={m.T_h:g}  T_c={m.T_c:g}  ({result.method})"
+    )
     for k in result.values:
         if k.startswith(("sz_", "coh_")):
             continue
@@ -189,25 +262,56 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     model = _model(args)
     if args.trajectories is not None and args.trajectories < 1:
         raise ValueError(f"--trajectories: must be >= 1, got {args.trajectories}")
-    result = simulate(
-        model,
-        t_final=args.t_final,
-        trajectories=args.trajectories,
-        burn_in=args.burn_in,
-        seed=args.seed,
-        n_jobs=args.n_jobs,
-        initial_state=args.initial_state,
-        window=args.window,
-        sample_interval=args.sample_interval,
-        records=args.records,
-        progress=False if args.quiet else None,
-        save=args.save,
-    )
-    extra = result.cumulants()  # hot-bath scaled cumulants with standard errors
+    kw: dict[str, Any] = {}
+    for name in ("target_rel_se", "target_se", "max_wall"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    if args.target_quantity is not None:
+        kw["target_quantity"] = args.target_quantity
+    if args.overwrite:
+        kw["overwrite"] = True
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = simulate(
+                model,
+                t_final=args.t_final,
+                trajectories=args.trajectories,
+                burn_in=args.burn_in,
+                seed=args.seed,
+                n_jobs=args.n_jobs,
+                initial_state=args.initial_state,
+                window=args.window,
+                sample_interval=args.sample_interval,
+                records=args.records,
+                progress=not args.quiet,
+                save=args.save,
+                **kw,
+            )
+        except KeyboardInterrupt:
+            if args.save is not None:
+                print(
+                    f"qjump simulate: interrupted; finished batches are kept in "
+                    f"{args.save}/batches: run the same command again to resume",
+                    file=sys.stderr,
+                )
+            raise
+    notes = [str(w.message).splitlines()[0] for w in caught]
+    if args.trajectories < 2 and not any("standard error" in n or "SE" in n for n in notes):
+        notes.append(
+            f"--trajectories {args.trajectories}: standard errors need at least 2 "
+            "trajectories; none are available (shown as nan)"
+        )
+    for note in dict.fromkeys(notes):
+        print(f"qjump simulate: warning: {flag_message(note)}", file=sys.stderr)
+    stats = result.counting_statistics("h")  # hot-bath scaled cumulants with SEs
+    extra = {k: v for k, v in stats.to_dict().items() if k.split("_")[0] in ("quanta", "heat")}
     if args.json:
         _print_json({**result.to_dict(), **extra})
     else:
         _print_table(result, extra)
+    if args.save is not None and not args.json:
+        print(f"saved: {args.save}")
     return 0
 
 
@@ -230,30 +334,52 @@ def cmd_fcs(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .studies.runner import run_study
+    from .studies.runner import default_out, run_study
 
-    run_study(
-        args.config,
-        out=args.out,
-        quick=args.quick,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        n_jobs=args.n_jobs,
-        quiet=args.quiet,
-    )
+    out = default_out(args.config, args.quick) if args.out is None else args.out
+    try:
+        run_study(
+            args.config,
+            out=out,
+            quick=args.quick,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            n_jobs=args.n_jobs,
+            quiet=args.quiet,
+        )
+    except KeyboardInterrupt:
+        again = " ".join(
+            ["qjump run", args.config, "--out", str(out)] + (["--quick"] if args.quick else [])
+        )
+        print(
+            f"qjump run: interrupted; finished tasks are kept in {out}/cache. Resume with: {again}",
+            file=sys.stderr,
+        )
+        raise
+    _print_written(out)
     return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .studies.runner import report_study
 
-    report_study(args.directory)
+    report_study(args.directory, quiet=False)
+    _print_written(args.directory)
     return 0
+
+
+def _print_written(directory: Any) -> None:
+    from .studies.runner import written_files
+
+    print(f"wrote {directory}/:")
+    for path in written_files(directory):
+        print(f"  {path}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``qjump`` argument parser."""
     p = _Parser(prog="qjump", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"qjump {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     e = sub.add_parser("exact", help="exact steady-state currents and coherences")
@@ -264,59 +390,151 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="quantum-jump trajectories")
     _add_model_flags(s)
     t = s.add_argument_group("trajectories")
-    t.add_argument("--trajectories", type=_int_arg("--trajectories"), default=16)
-    t.add_argument("--t-final", type=_float_arg("--t-final"), required=True)
-    t.add_argument("--burn-in", type=_float_arg("--burn-in"), default=None,
-                   help="default: 5 relaxation times (0 with --initial-state steady)")
-    t.add_argument("--seed", type=_int_arg("--seed"), default=0)
-    t.add_argument("--n-jobs", type=_int_arg("--n-jobs"), default=1)
-    t.add_argument("--initial-state", choices=("thermal", "ground", "steady"),
-                   default="thermal")
-    t.add_argument("--window", type=_float_arg("--window"), default=None,
-                   help="counting window length (default: measured time / 10)")
-    t.add_argument("--sample-interval", type=_float_arg("--sample-interval"), default=2.0)
+    t.add_argument(
+        "--trajectories",
+        type=_int_arg("--trajectories"),
+        default=16,
+        help="independent trajectories (standard errors need >= 2)",
+    )
+    t.add_argument(
+        "--t-final",
+        type=_float_arg("--t-final"),
+        required=True,
+        help="length of each trajectory (units of 1/omega_c)",
+    )
+    t.add_argument(
+        "--burn-in",
+        type=_float_arg("--burn-in"),
+        default=None,
+        help="default: 5 relaxation times (0 with --initial-state steady)",
+    )
+    t.add_argument("--seed", type=_int_arg("--seed"), default=0, help="run seed")
+    t.add_argument(
+        "--n-jobs", type=_int_arg("--n-jobs"), default=1, help="worker processes (-1: all cores)"
+    )
+    t.add_argument(
+        "--initial-state",
+        choices=("thermal", "ground", "steady"),
+        default="thermal",
+        help="start of each trajectory",
+    )
+    t.add_argument(
+        "--window",
+        type=_float_arg("--window"),
+        default=None,
+        help="counting window length (default: measured time / 10)",
+    )
+    t.add_argument(
+        "--sample-interval",
+        type=_float_arg("--sample-interval"),
+        default=2.0,
+        help="spacing of the conditional-state samples (units of 1/omega_c)",
+    )
     t.add_argument("--records", action="store_true", help="keep (and save) raw jump records")
-    t.add_argument("--save", default=None, metavar="DIR",
-                   help="write Parquet summaries and metadata to DIR (resumable)")
-    t.add_argument("--json", action="store_true")
+    t.add_argument(
+        "--save",
+        default=None,
+        metavar="DIR",
+        help="write Parquet summaries and metadata to DIR (resumable)",
+    )
+    t.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let --save replace a directory holding a different run",
+    )
+    t.add_argument("--json", action="store_true", help="print one JSON object")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = s.add_argument_group(
+        "precision target (add batches of --trajectories until the SE target is met; the "
+        "rule looks at the SE only, never at the value)"
+    )
+    g.add_argument(
+        "--target-rel-se",
+        type=_float_arg("--target-rel-se"),
+        default=None,
+        help="stop when |SE/value| of the target quantity is at most this",
+    )
+    g.add_argument(
+        "--target-se",
+        type=_float_arg("--target-se"),
+        default=None,
+        help="stop when the SE of the target quantity is at most this",
+    )
+    g.add_argument("--target-quantity", default=None, help="quantity of the target (None: Q_h)")
+    g.add_argument(
+        "--max-wall",
+        type=_float_arg("--max-wall"),
+        default=None,
+        help="stop extending after this many seconds of wall time",
+    )
     s.set_defaults(func=cmd_simulate)
 
     f = sub.add_parser("fcs", help="exact full counting statistics")
     _add_model_flags(f)
-    f.add_argument("--bath", choices=("h", "c"), default="h")
-    f.add_argument("--scgf", type=_floats("--scgf"), default=None, metavar="s1,s2,...")
-    f.add_argument("--json", action="store_true")
+    f.add_argument("--bath", choices=("h", "c"), default="h", help="counted bath")
+    f.add_argument(
+        "--scgf",
+        type=_floats("--scgf"),
+        default=None,
+        metavar="s1,s2,...",
+        help="counting fields at which to tabulate the SCGF",
+    )
+    f.add_argument("--json", action="store_true", help="print one JSON object")
     f.set_defaults(func=cmd_fcs)
 
     r = sub.add_parser("run", help="run a study from a TOML file (resumable)")
-    r.add_argument("config")
-    r.add_argument("--out", default=None, help="output directory (default: next to the TOML)")
-    r.add_argument("--quick", action="store_true", help="small budget (CI profile)")
-    r.add_argument("--backend", choices=("loky", "dask", "serial"), default="loky")
+    r.add_argument("config", help="study TOML file (format: qjump.studies.config)")
+    r.add_argument(
+        "--out", default=None, help="output directory (None: next to the TOML, named after it)"
+    )
+    r.add_argument(
+        "--quick", action="store_true", help="apply the file's [quick] overrides (CI profile)"
+    )
+    r.add_argument(
+        "--backend", choices=("loky", "dask", "serial"), default="loky", help="task backend"
+    )
     r.add_argument("--scheduler", default=None, help="dask scheduler address tcp://HOST:PORT")
-    r.add_argument("--n-jobs", type=_int_arg("--n-jobs"), default=-1)
-    r.add_argument("--quiet", action="store_true")
+    r.add_argument(
+        "--n-jobs", type=_int_arg("--n-jobs"), default=-1, help="worker processes (-1: all cores)"
+    )
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=cmd_run)
 
     rp = sub.add_parser("report", help="re-draw figures and report from stored results")
-    rp.add_argument("directory")
+    rp.add_argument("directory", help="output directory of a finished study")
     rp.set_defaults(func=cmd_report)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``qjump`` console script."""
+    """Entry point of the ``qjump`` console script.
+
+    Returns 0 on success, 2 for bad input (one line on stderr), 130 when interrupted and
+    141 when stdout was closed early (``qjump exact --json | head``).
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    command = ""
     try:
         args = parser.parse_args(_merge_negative_lists(argv))
+        command = args.command
         return args.func(args)
     except CLIError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ValueError as exc:
-        print(f"qjump: error: {exc}", file=sys.stderr)
+        msg = " ".join(str(exc).split())
+        if command in ("exact", "simulate", "fcs"):
+            msg = flag_message(msg)
+        print(f"qjump {command}: error: {msg}".replace("  ", " "), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (e.g. `| head`): silence the final flush of stdout
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        print(f"qjump {command}: error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qjump: interrupted", file=sys.stderr)

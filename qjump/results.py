@@ -1,9 +1,15 @@
-"""One result shape for exact and trajectory estimates, and the machine's operating regime.
+"""The result shapes shared by exact and trajectory answers, and the operating regime.
 
-A :class:`Result` maps quantity names (``Q_h``, ``W_nonloc``, ``C_loc``, ``pop_h1``...) to
-values, with a standard error for each (zero for exact results).  Exact and trajectory results
-of the same model have the same keys, so ``traj.to_series() - exact.to_series()`` compares
-them.
+:class:`Estimates` maps names to values with a standard error for each (zero for exact
+answers).  Two kinds of answer use it, each with one shape for both methods:
+
+* :class:`Result`: steady-state quantities (``Q_h``, ``W_nonloc``, ``C_loc``, ``pop_h1``...),
+  from :func:`qjump.exact` and :func:`qjump.simulate`;
+* :class:`CountingStatistics`: scaled cumulants of a bath's quanta and heat and the TUR ratio,
+  from :func:`qjump.counting_statistics` and ``TrajectoryResult.counting_statistics()``.
+
+Exact and trajectory answers of the same kind have the same keys, so
+``traj.to_series() - exact.to_series()`` compares them.
 
 Operating regimes (paper Sec. IV, physics notes §3), labelled relative to the *hotter* bath:
 
@@ -28,8 +34,16 @@ import pandas as pd
 
 from .model import PaperModel
 
-__all__ = ["Result", "classify_regime", "entropy_production", "current_tolerance"]
-
+__all__ = [
+    "CountingStatistics",
+    "Estimates",
+    "Result",
+    "classify_regime",
+    "current_tolerance",
+    "entropy_production",
+    "gallavotti_cohen_affinity",
+    "tur_ratio",
+]
 
 
 def current_tolerance(model: PaperModel) -> float:
@@ -53,6 +67,22 @@ def entropy_production(model: PaperModel, Q_h: float, Q_c: float) -> float:
     if model.T_h == 0.0 or model.T_c == 0.0:
         return math.inf
     return -Q_h / model.T_h - Q_c / model.T_c
+
+
+def gallavotti_cohen_affinity(model: PaperModel) -> float:
+    """Affinity ``A = omega_c/T_c - omega_h/T_h`` of the hot-bath quanta (physics notes §6).
+
+    Each quantum carried from the hot to the cold bath produces entropy ``A``; for
+    ``independent`` and ``common`` dissipation the SCGF obeys ``theta(s) = theta(-A - s)``.
+
+    Raises
+    ------
+    ValueError
+        When a bath temperature is zero (the affinity is infinite).
+    """
+    if model.T_h == 0.0 or model.T_c == 0.0:
+        raise ValueError("T_h, T_c: the affinity needs T_h > 0 and T_c > 0")
+    return model.omega_c / model.T_c - model.omega_h / model.T_h
 
 
 def classify_regime(
@@ -92,21 +122,19 @@ def classify_regime(
 
 
 @dataclasses.dataclass(frozen=True)
-class Result:
-    """Steady-state quantities of one model, exact or estimated from trajectories.
+class Estimates:
+    """Named values of one model, each with a standard error, from one method.
 
     Attributes
     ----------
     model : PaperModel
     method : {"exact", "trajectories"}
     values : dict
-        Quantity name -> value.  Currents are in energy per unit time (``omega_c = 1``
-        units); see :mod:`qjump.system.quantities` for the definitions and equation numbers.
+        Name -> value (units: see the kind of answer).
     se : dict
-        Quantity name -> standard error (0 for exact results).
+        Name -> standard error (0 for exact answers, ``nan`` where none is available).
     info : dict
-        Method details: residual and relaxation time (exact), simulated time, jumps, wall
-        time, burn-in (trajectories).
+        Method details (residuals, simulated time, options, ...).
     """
 
     model: PaperModel
@@ -124,6 +152,40 @@ class Result:
     @property
     def names(self) -> list[str]:
         return list(self.values)
+
+    def to_series(self) -> pd.Series:
+        """Values as a pandas Series indexed by name."""
+        return pd.Series(self.values, name=self.method, dtype=float)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: one row per name with ``value`` and ``se``."""
+        return pd.DataFrame(
+            {
+                "quantity": list(self.values),
+                "value": list(self.values.values()),
+                "se": [self.se.get(k, 0.0) for k in self.values],
+            }
+        )
+
+    def _values_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in self.values.items():
+            out[k] = _json_float(v)
+            if self.method != "exact":
+                out[f"{k}_se"] = _json_float(self.se.get(k, 0.0))
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Result(Estimates):
+    """Steady-state quantities of one model, exact or estimated from trajectories.
+
+    ``values`` holds the currents (energy per unit time in units of ``omega_c``, positive
+    into the system; definitions and equation numbers in :mod:`qjump.system.quantities`),
+    the coherence quantities, ``energy``, populations and the linear pieces ``sz_*``,
+    ``coh_*``; ``info`` the residual and relaxation time (exact) or the simulated time,
+    jumps, wall time, burn-in and options (trajectories).
+    """
 
     # ------------------------------------------------------------ thermodynamics
     @property
@@ -165,11 +227,7 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready mapping: each value with its ``_se`` twin (trajectories), then the
         entropy production (``None`` when infinite), regime, efficiency, COP and ``info``."""
-        out: dict[str, Any] = {}
-        for k, v in self.values.items():
-            out[k] = _json_float(v)
-            if self.method != "exact":
-                out[f"{k}_se"] = _json_float(self.se.get(k, 0.0))
+        out = self._values_dict()
         sigma = self.entropy_production
         out["entropy_production"] = _json_float(sigma)
         if self.method != "exact":
@@ -186,20 +244,6 @@ class Result:
             out[k] = _json_float(v) if isinstance(v, float) else v
         return out
 
-    def to_series(self) -> pd.Series:
-        """Values as a pandas Series indexed by quantity name."""
-        return pd.Series(self.values, name=self.method, dtype=float)
-
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy frame: one row per quantity with ``value`` and ``se``."""
-        return pd.DataFrame(
-            {
-                "quantity": list(self.values),
-                "value": list(self.values.values()),
-                "se": [self.se.get(k, 0.0) for k in self.values],
-            }
-        )
-
 
 def carnot_efficiency(model: PaperModel) -> float | None:
     """``1 - T_cold/T_hot`` (``None`` if the hot temperature is zero)."""
@@ -212,3 +256,56 @@ def _json_float(x: float | None) -> float | None:
         return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+@dataclasses.dataclass(frozen=True)
+class CountingStatistics(Estimates):
+    """Scaled cumulants of the quanta and heat exchanged with one bath (physics notes §6).
+
+    ``values`` (names also readable as attributes, e.g. ``stats.heat_diffusion``):
+
+    * ``quanta_mean``, ``quanta_diffusion``, ``quanta_skewness``: the first three
+      derivatives of the SCGF at ``s = 0``; the diffusion is ``lim Var(K)/t`` (no factor
+      1/2) of the net quanta ``K`` taken from the bath, per unit time (``1/omega_c``);
+    * ``heat_mean``, ``heat_diffusion``, ``heat_skewness``: the same for the heat
+      ``omega_i K`` into the system (``omega_i``, ``omega_i^2``, ``omega_i^3`` times);
+    * ``tur_ratio``: ``(D/J^2) sigma/2`` with ``J``, ``D`` the heat mean and diffusion and
+      ``sigma = -Q_h/T_h - Q_c/T_c`` the entropy production (``nan`` if a temperature is 0
+      or the current vanishes).  The classical bound is ``tur_ratio >= 1``.
+
+    Attributes
+    ----------
+    bath : {"h", "c"}
+    scgf : tuple of (s, theta) pairs or None
+        Exact ``theta(s)`` of the quanta on a requested grid.
+    """
+
+    bath: str = "h"
+    scgf: tuple[tuple[float, float], ...] | None = None
+
+    def __getattr__(self, name: str) -> float:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping: each value (with its ``_se`` twin for trajectories), the bath,
+        ``scgf`` as ``[s, theta]`` pairs (or ``None``), the method and ``info``."""
+        out = self._values_dict()
+        out["bath"] = self.bath
+        out["scgf"] = None if self.scgf is None else [list(p) for p in self.scgf]
+        out["method"] = self.method
+        for k, v in self.info.items():
+            out[k] = _json_float(v) if isinstance(v, float) else v
+        return out
+
+
+def tur_ratio(
+    model: PaperModel, heat_mean: float, heat_diffusion: float, Q_h: float, Q_c: float
+) -> float:
+    """TUR ratio ``(D/J^2) sigma/2`` (``nan`` when undefined: a zero temperature or current)."""
+    sigma = entropy_production(model, Q_h, Q_c)
+    if heat_mean == 0.0 or not math.isfinite(sigma):
+        return math.nan
+    return heat_diffusion / heat_mean**2 * sigma / 2.0

@@ -11,16 +11,14 @@ import pytest
 import qjump
 from qjump.liouville.fcs import (
     CountingField,
-    CountingStatistics,
     counting_statistics,
     cumulants,
-    gallavotti_cohen_affinity,
     gallavotti_cohen_violation,
     scgf,
     tilted_liouvillian,
-    tur_ratio,
 )
 from qjump.liouville.liouvillian import block_liouvillian, full_liouvillian, liouvillian
+from qjump.results import CountingStatistics, gallavotti_cohen_affinity
 
 SCENARIOS = [
     (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")
@@ -233,7 +231,7 @@ def test_work_counting_mean(scenario):
 def test_tur_ratio_range(omega_h):
     ratios = {}
     for scenario, label in zip(SCENARIOS, SCENARIO_IDS, strict=True):
-        ratios[label] = tur_ratio(_model(*scenario, omega_h=omega_h))
+        ratios[label] = counting_statistics(_model(*scenario, omega_h=omega_h)).tur_ratio
     print(f"omega_h={omega_h}: " + ", ".join(f"{k} {v:.4f}" for k, v in ratios.items()))
     for r in ratios.values():
         assert 1.0 < r < 2.0
@@ -253,7 +251,9 @@ def test_counting_statistics_dataclass_and_table_values():
         "heat_mean",
         "heat_diffusion",
         "heat_skewness",
+        "tur_ratio",
         "scgf",
+        "method",
     }
     assert d["scgf"][1] == [0.0, pytest.approx(0.0, abs=1e-14)]
     assert st.heat_diffusion == pytest.approx(1.5**2 * st.quanta_diffusion, rel=1e-14)

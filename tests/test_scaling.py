@@ -1,5 +1,5 @@
 """Large-N checks: block-space exact solver against full-space constructions, trajectories
-against exact at N = 3 and 4, and the large-sector kernel against the small one.
+against exact at N = 3 and 4, and the propagators against each other.
 
 Fixed seeds; every statistical bound is a few standard errors computed from the samples.
 """
@@ -14,7 +14,6 @@ import qjump
 from qjump.liouville.liouvillian import full_liouvillian
 from qjump.liouville.steady import steady_state
 from qjump.system import model_system
-from qjump.trajectories import kernel as unravel
 from qjump.trajectories.ensemble import simulate
 from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
@@ -31,9 +30,15 @@ def _embed(model, ss) -> np.ndarray:
 
 def test_exact_n3_matches_dense_full_space():
     """N=3: the block solution equals the dense full-space (4096-dim) bordered solution."""
-    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="cascaded", interaction="all-to-all",
-                             Omega=[[0.1, 0.03, -0.02], [0.03, 0.12, 0.0], [-0.02, 0.0, 0.08]],
-                             g_h=[0.5, 0.56, 0.61], g_c=[0.45, 0.5, 0.58])
+    model = qjump.PaperModel(
+        N=3,
+        omega_h=1.5,
+        dissipation="cascaded",
+        interaction="all-to-all",
+        Omega=[[0.1, 0.03, -0.02], [0.03, 0.12, 0.0], [-0.02, 0.0, 0.08]],
+        g_h=[0.5, 0.56, 0.61],
+        g_c=[0.45, 0.5, 0.58],
+    )
     ss = steady_state(model)
     L = full_liouvillian(model).toarray()
     dim = model_system(model).ops.spins.dim
@@ -58,8 +63,13 @@ def test_exact_n4_is_a_full_space_steady_state(dissipation):
     the full-space steady state (the full Liouvillian maps block-diagonal states to
     block-diagonal states, so a unique block steady state is the unique full one).
     """
-    model = qjump.PaperModel(N=4, omega_h=1.5, dissipation=dissipation,
-                             interaction="pairwise", Omega=[0.1, 0.12, 0.09, 0.11])
+    model = qjump.PaperModel(
+        N=4,
+        omega_h=1.5,
+        dissipation=dissipation,
+        interaction="pairwise",
+        Omega=[0.1, 0.12, 0.09, 0.11],
+    )
     ss = steady_state(model)
     L = full_liouvillian(model)
     x = _embed(model, ss)
@@ -80,28 +90,35 @@ def assert_within(name, est, se, exact, k=K_SE):
 def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
     model = qjump.PaperModel(N=N, omega_h=1.5, dissipation=dissipation, interaction=interaction)
     ex = qjump.exact(model)
-    res = simulate(model, t_final=t_final, trajectories=16, seed=23, initial_state="steady",
-                   burn_in=0.0, sample_interval=1.0)
+    res = simulate(
+        model,
+        t_final=t_final,
+        trajectories=16,
+        seed=23,
+        initial_state="steady",
+        burn_in=0.0,
+        sample_interval=1.0,
+    )
     for name in ("Q_h", "Q_c", "C_loc", "C_nonloc", "pop_h1", "energy"):
         assert res.se[name] > 0.0
         assert_within(name, res[name], res.se[name], ex[name])
 
 
-def test_large_sector_kernel_reproduces_small_kernel(monkeypatch):
-    """The flat/sparse-jump kernel (used for N >= 5) gives the same trajectory as the padded
-    kernel when forced onto an N=3 model: same jumps, same sampled state to round-off."""
-    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="independent",
-                             interaction="all-to-all")
-    spec = TrajectorySpec(t_final=300.0, burn_in=0.0, window=50.0, sample_interval=1.0,
-                          initial_state="ground", records=True)
-    small = run_trajectory(model, spec, trajectory_seed(4, 0))
-    unravel.unravelling.cache_clear()
-    monkeypatch.setattr(unravel, "SMALL_SECTOR_MAX", 0)
-    try:
-        assert isinstance(unravel.unravelling(model), unravel.LargeUnravelling)
-        large = run_trajectory(model, spec, trajectory_seed(4, 0))
-    finally:
-        unravel.unravelling.cache_clear()
+def test_sparse_jump_propagator_reproduces_dense_one():
+    """The sparse-jump eigen propagator (``eigen-large``, used for N = 5, 6) gives the same
+    trajectory as the dense one on an N=3 model: same jumps, same sampled state to
+    round-off."""
+    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="independent", interaction="all-to-all")
+    spec = TrajectorySpec(
+        t_final=300.0,
+        burn_in=0.0,
+        window=50.0,
+        sample_interval=1.0,
+        initial_state="ground",
+        records=True,
+    )
+    small = run_trajectory(model, spec, trajectory_seed(4, 0), propagator="eigen")
+    large = run_trajectory(model, spec, trajectory_seed(4, 0), propagator="eigen-large")
     assert small.counts.sum() > 500
     np.testing.assert_array_equal(small.counts, large.counts)
     np.testing.assert_array_equal(small.record_channel, large.record_channel)
@@ -118,8 +135,15 @@ def test_large_models_build_without_full_operator_space():
     import resource
 
     Omega = np.full((6, 6), 0.02) + np.diag([0.08, 0.09, 0.1, 0.11, 0.12, 0.13])
-    model = qjump.PaperModel(N=6, omega_h=1.5, dissipation="cascaded", interaction="all-to-all",
-                             Omega=Omega, g_h=np.linspace(0.45, 0.7, 6), g_c=0.5)
+    model = qjump.PaperModel(
+        N=6,
+        omega_h=1.5,
+        dissipation="cascaded",
+        interaction="all-to-all",
+        Omega=Omega,
+        g_h=np.linspace(0.45, 0.7, 6),
+        g_c=0.5,
+    )
     ctx = model_system(model)
     assert ctx.ops.spins.dim == 2**12
     assert ctx.space.size == 2_704_156  # C(24, 12)
@@ -131,18 +155,46 @@ def test_large_models_build_without_full_operator_space():
 
 
 def test_krylov_path_reproduces_eigen_kernel():
-    """The Krylov propagation (used for N >= 7) follows the exact eigen kernel: same jumps
+    """The Krylov propagator (used for N >= 7) follows the exact eigen one: same jumps
     and channels, jump times within the documented error control."""
-    from qjump.trajectories.krylov import run_trajectory_krylov
-
     model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="cascaded", interaction="all-to-all")
-    spec = TrajectorySpec(t_final=150.0, burn_in=0.0, window=50.0, sample_interval=1.0,
-                          initial_state="ground", records=True)
+    spec = TrajectorySpec(
+        t_final=150.0,
+        burn_in=0.0,
+        window=50.0,
+        sample_interval=1.0,
+        initial_state="ground",
+        records=True,
+    )
     ref = run_trajectory(model, spec, trajectory_seed(3, 0))
-    kry = run_trajectory_krylov(model, spec, trajectory_seed(3, 0))
+    kry = run_trajectory(model, spec, trajectory_seed(3, 0), propagator="krylov")
     assert ref.counts.sum() > 250
     np.testing.assert_array_equal(ref.counts, kry.counts)
     np.testing.assert_array_equal(ref.record_channel, kry.record_channel)
     np.testing.assert_allclose(kry.record_time, ref.record_time, rtol=0, atol=1e-7)
     np.testing.assert_allclose(kry.state_sum, ref.state_sum, atol=1e-6)
     assert ref.n_samples == kry.n_samples
+
+
+def test_resource_estimate_covers_the_built_arrays_and_refuses_what_does_not_fit():
+    """The estimate is made before anything is built, is at least the size of the engine's
+    arrays once built, and a run that does not fit is refused with one line."""
+    from qjump.trajectories.propagators.eigen import dense_propagator
+    from qjump.trajectories.resources import (
+        MAX_N,
+        check_trajectory_resources,
+        trajectory_resources,
+    )
+
+    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="independent", interaction="pairwise")
+    res = trajectory_resources(model)
+    assert res.propagator == "eigen" and res.seconds_per_time_unit > 0.0
+    prop = dense_propagator(model)
+    built = sum(a.nbytes for a in prop.eig[:8]) + prop.P.nbytes + prop.A.nbytes
+    assert built <= res.memory_bytes
+    assert check_trajectory_resources(model, available=2 * res.memory_bytes) == res
+    with pytest.raises(ValueError, match=r"^N: trajectories of N=3 .* available; use propagator="):
+        check_trajectory_resources(model, available=1000)
+    big = qjump.PaperModel(N=MAX_N + 1, omega_h=1.5)
+    with pytest.raises(ValueError, match=rf"^N: {MAX_N + 1} is beyond"):
+        trajectory_resources(big)

@@ -1,7 +1,9 @@
-"""Task keys and the crash-safe task store."""
+"""Task keys and the crash-safe task cache (one folder of Parquet files per task)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
@@ -9,19 +11,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from killing import echo_task
 
 import qjump
-from qjump.execution.backends import echo_task
 from qjump.execution.cache import (
-    SUFFIX,
+    TASK_FILE,
     Payload,
     StoreProblem,
     Task,
     TaskStore,
     canonical_json,
-    decode_payload,
-    encode_payload,
     task_key,
+    task_spec,
 )
 
 PARAMS = {"omega_h": 1.0, "T_h": 0.1, "n": 3, "shape": (2, 3)}
@@ -81,6 +82,9 @@ def test_task_make():
     t = Task.make("echo", echo_task, {"n": 3}, seed=2, version="9")
     assert t.key == task_key("echo", {"n": 3}, 2, {}, "9")
     assert t.args == {"params": {"n": 3}, "seed": 2, "options": {}}
+    assert t.spec == task_spec("echo", {"n": 3}, 2, {}, "9")
+    assert t.spec["params"] == {"n": 3} and t.spec["seed"] == 2 and t.spec["version"] == "9"
+    assert hashlib.sha256(canonical_json(t.spec).encode()).hexdigest() == t.key
     with pytest.raises(dataclasses_frozen_error()):
         t.key = "x"  # type: ignore[misc]
 
@@ -112,39 +116,54 @@ def _assert_frames_equal(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame])
     assert list(a) == list(b)
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
+        assert a[name].dtypes.to_dict() == b[name].dtypes.to_dict()
 
 
 def test_round_trip_preserves_frames_and_dtypes(tmp_path):
     store = TaskStore(tmp_path / "store")
-    key = task_key("echo", {"n": 7}, 3, {}, "t")
+    task = Task.make("echo", echo_task, {"n": 7}, 3, version="t")
     frames = _frames()
-    assert store.get(key) is None and key not in store
-    path = store.put(key, frames, {"wall_time_s": 0.5, "note": "hi"})
-    assert path == tmp_path / "store" / f"{key}{SUFFIX}"
-    got = store.get(key)
+    assert store.get(task.key) is None and task.key not in store
+    path = store.put(task.key, frames, {"wall_time_s": 0.5, "note": "hi"}, task.spec)
+    assert path == tmp_path / "store" / task.key
+    got = store.get(task.key)
     assert isinstance(got, Payload)
     _assert_frames_equal(got.frames, frames)
-    for name in frames:
-        assert got.frames[name].dtypes.to_dict() == frames[name].dtypes.to_dict()
     assert got.meta == {"wall_time_s": 0.5, "note": "hi"}
-    assert key in store
-    assert list(store.keys()) == [key]
+    assert task.key in store
+    assert list(store.keys()) == [task.key]
     assert store.problems == []
     # no temporaries left behind
-    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == [path.name]
+    assert [p.name for p in (tmp_path / "store").iterdir()] == [task.key]
+    assert sorted(p.name for p in path.iterdir()) == sorted(
+        [TASK_FILE] + [f"{name}.parquet" for name in frames]
+    )
 
 
-def test_encoding_is_deterministic():
+def test_cached_task_opens_with_pandas_and_json(tmp_path):
+    store = TaskStore(tmp_path)
+    task = Task.make("echo", echo_task, {"n": 7}, 3, {"tol": 0.1})
     frames = _frames()
-    assert encode_payload("k", frames, {"a": 1}) == encode_payload("k", frames, {"a": 1})
+    folder = store.put(task.key, frames, {"wall_time_s": 0.5}, task.spec)
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(folder / f"{name}.parquet"), frame, check_exact=True
+        )
+    doc = json.loads((folder / TASK_FILE).read_text())
+    assert doc["key"] == task.key and doc["qjump_version"] == qjump.__version__
+    assert doc["task"]["params"] == {"n": 7} and doc["task"]["seed"] == 3
+    assert doc["task"]["options"] == {"tol": 0.1} and doc["meta"] == {"wall_time_s": 0.5}
+    assert doc["task"]["version"] == qjump.__version__
+    assert doc["frames"] == {
+        name: hashlib.sha256((folder / f"{name}.parquet").read_bytes()).hexdigest()
+        for name in frames
+    }
 
 
 def test_put_is_atomic_and_fsyncs(tmp_path, monkeypatch):
     store = TaskStore(tmp_path)
     key = "a" * 64
-    frames = _frames()
-    store.put(key, frames, {"v": 1})
-    before = store.path(key).read_bytes()
+    store.put(key, _frames(), {"v": 1})
 
     synced: list[int] = []
     real_fsync = os.fsync
@@ -156,97 +175,139 @@ def test_put_is_atomic_and_fsyncs(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         store.put(key, {"other": pd.DataFrame({"x": [1]})}, {"v": 2})
-    assert synced, "data must be fsynced before the rename"
-    assert store.path(key).read_bytes() == before  # old content intact
-    assert [p.name for p in tmp_path.iterdir()] == [store.path(key).name]  # temp cleaned
+    # the Parquet file, task.json and the folder are fsynced before the rename
+    assert len(synced) == 3
+    assert [p.name for p in tmp_path.iterdir()] == [key]  # temporary folder removed
     monkeypatch.undo()
+    _assert_frames_equal(store.get(key).frames, _frames())
     assert store.get(key).meta == {"v": 1}
+    # a successful put replaces the entry as a whole
+    store.put(key, {"other": pd.DataFrame({"x": [1]})}, {"v": 2})
+    assert list(store.get(key).frames) == ["other"] and store.get(key).meta == {"v": 2}
+    assert [p.name for p in tmp_path.iterdir()] == [key]
+    assert sorted(p.name for p in store.path(key).iterdir()) == ["other.parquet", TASK_FILE]
 
 
-def test_put_rejects_unstorable_frames(tmp_path):
+def test_put_rejects_unstorable_input(tmp_path):
     store = TaskStore(tmp_path)
-    with pytest.raises(TypeError):
-        store.put("b" * 64, {"f": pd.DataFrame({0: [1.0]})}, {})
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="'f' is a list"):
         store.put("b" * 64, {"f": [1, 2]}, {})  # type: ignore[dict-item]
+    with pytest.raises(ValueError, match="frame name"):
+        store.put("b" * 64, {"../f": pd.DataFrame({"x": [1.0]})}, {})
+    with pytest.raises(ValueError, match="does not hash to the key"):
+        store.put("b" * 64, {"f": pd.DataFrame({"x": [1.0]})}, {}, task_spec("e", {}, 1, {}))
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="task key"):
         store.path("../escape")
 
 
+def test_unfinished_write_is_ignored(tmp_path):
+    # what a run killed inside put() leaves: a temporary folder that never got its name
+    store = TaskStore(tmp_path)
+    key = "e" * 64
+    partial = tmp_path / f".{key[:16]}.x1y2.tmp"
+    partial.mkdir()
+    (partial / "samples.parquet").write_bytes(b"PAR1 half written")
+    assert list(store.keys()) == [] and store.get(key) is None and store.problems == []
+
+
 # -- corruption ------------------------------------------------------------------------------
-def _flip(offset_from_end: int | None = None, offset: int | None = None):
-    def damage(path: Path, other: Path) -> None:
-        raw = bytearray(path.read_bytes())
-        i = offset if offset is not None else len(raw) - offset_from_end
-        raw[i] ^= 0x01
-        path.write_bytes(bytes(raw))
+def _edit_json(edit):
+    def damage(folder: Path, other: Path) -> None:
+        doc = json.loads((folder / TASK_FILE).read_text())
+        edit(doc)
+        (folder / TASK_FILE).write_text(json.dumps(doc))
 
     return damage
 
 
-def _truncate(path: Path, other: Path) -> None:
-    raw = path.read_bytes()
-    path.write_bytes(raw[: len(raw) // 2])
+def _flip(name: str, where: float = 0.5):
+    def damage(folder: Path, other: Path) -> None:
+        raw = bytearray((folder / name).read_bytes())
+        raw[int(where * (len(raw) - 1))] ^= 0x01
+        (folder / name).write_bytes(bytes(raw))
+
+    return damage
 
 
-def _garbage(path: Path, other: Path) -> None:
-    path.write_bytes(os.urandom(3000))
+def _truncate(folder: Path, other: Path) -> None:
+    raw = (folder / "samples.parquet").read_bytes()
+    (folder / "samples.parquet").write_bytes(raw[: len(raw) // 2])
 
 
-def _empty(path: Path, other: Path) -> None:
-    path.write_bytes(b"")
+def _garbage_json(folder: Path, other: Path) -> None:
+    (folder / TASK_FILE).write_bytes(os.urandom(300))
 
 
-def _wrong_key(path: Path, other: Path) -> None:
-    shutil.copyfile(other, path)
+def _empty_json(folder: Path, other: Path) -> None:
+    (folder / TASK_FILE).write_bytes(b"")
 
 
-def _directory(path: Path, other: Path) -> None:
-    path.unlink()
-    path.mkdir()
+def _missing_frame(folder: Path, other: Path) -> None:
+    (folder / "summary.parquet").unlink()
 
 
-DAMAGES = {
-    "truncate": _truncate,
-    "flip-data": _flip(offset_from_end=200),
-    "flip-trailer": _flip(offset_from_end=1),
-    "flip-header": _flip(offset=20),
-    "flip-magic": _flip(offset=0),
-    "garbage": _garbage,
-    "empty": _empty,
-    "wrong-key": _wrong_key,
-    "unreadable": _directory,
+def _missing_json(folder: Path, other: Path) -> None:
+    (folder / TASK_FILE).unlink()
+
+
+def _wrong_key(folder: Path, other: Path) -> None:
+    shutil.rmtree(folder)
+    shutil.copytree(other, folder)
+
+
+def _file_not_folder(folder: Path, other: Path) -> None:
+    shutil.rmtree(folder)
+    folder.write_bytes(b"garbage")
+
+
+def _resealed_params(doc: dict) -> None:
+    # edit the parameters and recompute the JSON checksum: the key check still catches it
+    doc["task"]["params"]["n"] = 8
+    doc.pop("sha256")
+    text = json.dumps(doc, sort_keys=True, allow_nan=True)
+    doc["sha256"] = hashlib.sha256(text.encode()).hexdigest()
+
+
+DAMAGES = {  # damage -> what the report says
+    "truncate": (_truncate, "samples.parquet checksum mismatch"),
+    "flip-parquet-data": (_flip("samples.parquet", 0.5), "samples.parquet checksum mismatch"),
+    "flip-parquet-footer": (_flip("wide.parquet", 0.99), "wide.parquet checksum mismatch"),
+    "flip-json-meta": (_edit_json(lambda d: d["meta"].update(m=2)), "task.json checksum mismatch"),
+    "flip-json-checksum": (_flip(TASK_FILE, 0.5), "task.json"),
+    "garbage-json": (_garbage_json, "unreadable task.json"),
+    "empty-json": (_empty_json, "unreadable task.json (JSONDecodeError)"),
+    "missing-frame": (_missing_frame, "unreadable summary.parquet (FileNotFoundError)"),
+    "missing-json": (_missing_json, "unreadable task.json (FileNotFoundError)"),
+    "wrong-key": (_wrong_key, "key mismatch"),
+    "file-not-folder": (_file_not_folder, "unreadable task.json (NotADirectoryError)"),
+    "resealed-params": (_edit_json(_resealed_params), "specification does not hash to the key"),
 }
 
 
 @pytest.mark.parametrize("damage", list(DAMAGES))
-def test_corrupt_file_is_reported_and_treated_as_missing(tmp_path, damage):
+def test_damaged_entry_is_reported_and_treated_as_missing(tmp_path, damage):
     seen: list[StoreProblem] = []
     store = TaskStore(tmp_path, on_problem=seen.append)
-    key, other = "c" * 64, "d" * 64
+    task = Task.make("echo", echo_task, {"n": 7}, 3)
+    other = "d" * 64
     frames = _frames()
-    store.put(key, frames, {"m": 1})
+    store.put(task.key, frames, {"m": 1}, task.spec)
     store.put(other, {"x": pd.DataFrame({"v": [1.0]})}, {"m": 2})
-    DAMAGES[damage](store.path(key), store.path(other))
+    damage_entry, reason = DAMAGES[damage]
+    damage_entry(store.path(task.key), store.path(other))
 
-    assert store.get(key) is None
+    assert store.get(task.key) is None
     assert len(store.problems) == 1 and seen == store.problems
     problem = store.problems[0]
-    assert problem.key == key and problem.reason and key[:12] in str(problem)
+    assert problem.key == task.key and reason in problem.reason
+    assert str(problem).startswith(f"damaged task result {task.key[:12]} (")
+    assert "\n" not in str(problem)
     # moved aside for inspection, reported once, and a fresh put works again
-    assert not store.path(key).exists()
-    assert store.path(key).with_name(store.path(key).name + ".corrupt").exists()
-    assert store.get(key) is None and len(store.problems) == 1
-    store.put(key, frames, {"m": 1})
-    _assert_frames_equal(store.get(key).frames, frames)
+    assert not store.path(task.key).exists()
+    assert store.path(task.key).with_name(task.key + ".corrupt").exists()
+    assert list(store.keys()) == [other]
+    assert store.get(task.key) is None and len(store.problems) == 1
+    store.put(task.key, frames, {"m": 1}, task.spec)
+    _assert_frames_equal(store.get(task.key).frames, frames)
     assert store.get(other).meta == {"m": 2}
-
-
-def test_bad_header_with_valid_trailer_is_rejected():
-    # A consistent file (valid trailer) whose header is for another key or lies about the data.
-    frames = {"x": pd.DataFrame({"v": [1.0, 2.0]})}
-    raw = encode_payload("k1", frames, {})
-    with pytest.raises(ValueError, match="key mismatch"):
-        decode_payload(raw, "k2")
-    assert decode_payload(raw, "k1").frames["x"].equals(frames["x"])

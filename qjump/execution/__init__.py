@@ -1,1 +1,2 @@
-"""Execution infrastructure: task backends (serial, loky, dask) and the resumable task cache."""
+"""Execution infrastructure: task backends (serial, loky, dask) with tqdm progress bars, and
+the resumable task cache (one folder of Parquet tables and a checked JSON file per task)."""

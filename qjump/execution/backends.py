@@ -1,9 +1,8 @@
 """Run many independent, deterministic tasks with resume, on joblib backends.
 
 :func:`run_tasks` skips every task whose result is already (validly) in the
-:class:`~qjump.execution.cache.TaskStore`, runs the others on the chosen backend and writes each
-result
-to the store *in the parent process as soon as it arrives*
+:class:`~qjump.execution.cache.TaskStore`, runs the others on the chosen backend and writes
+each result to the store *in the parent process as soon as it arrives*
 (``joblib.Parallel(return_as="generator_unordered")``), so a crash or ``SIGKILL`` loses only
 the tasks in flight.  Results are collected by key, never by completion order, and every
 returned payload is re-read from the store, so the output is identical whatever the backend
@@ -24,81 +23,21 @@ Backends
 from __future__ import annotations
 
 import os
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
-import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
-from .cache import Payload, TaskStore
-from .progress import Progress
+from .cache import MemoryStore, Payload, Task, TaskStore
 
-__all__ = ["BACKENDS", "TaskLike", "echo_task", "run_tasks"]
+__all__ = ["BACKENDS", "run_tasks"]
 
 BACKENDS = ("serial", "loky", "dask")
 
 Frames = dict[str, pd.DataFrame]
-
-
-class TaskLike(Protocol):
-    """What :func:`run_tasks` needs from a task (e.g. :class:`qjump.execution.cache.Task`)."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def fn(self) -> Callable[..., tuple[Frames, dict[str, Any]]]: ...
-
-    @property
-    def args(self) -> Mapping[str, Any]: ...
-
-
-def echo_task(
-    n: int = 5, seed: int = 0, sleep: float = 0.0, tag: str = "x"
-) -> tuple[Frames, dict[str, Any]]:
-    """Deterministic dummy task for self-tests of the task machinery.
-
-    Lives in the package so that loky and dask workers can always import it.
-
-    Parameters
-    ----------
-    n : int, optional
-        Number of rows.
-    seed : int, optional
-        Seed of the generated random numbers.
-    sleep : float, optional
-        Seconds to sleep first (to emulate work).
-    tag : str, optional
-        Copied into a string column.
-
-    Returns
-    -------
-    frames : dict of str to DataFrame
-        ``{"samples": ..., "summary": ...}`` with float, int, bool, str and categorical
-        columns, all determined by the arguments.
-    meta : dict
-        ``{"seed": seed, "n": n}``.
-    """
-    if sleep > 0:
-        time.sleep(sleep)
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(n)
-    samples = pd.DataFrame(
-        {
-            "i": np.arange(n, dtype=np.int64),
-            "x": x,
-            "y": rng.random(n).astype(np.float32),
-            "flag": x > 0,
-            "tag": pd.Series([f"{tag}{k}" for k in range(n)], dtype="string"),
-            "cat": pd.Categorical(["a" if v > 0 else "b" for v in x], categories=["a", "b"]),
-        }
-    )
-    summary = pd.DataFrame(
-        {"mean": [float(x.mean())], "std": [float(x.std(ddof=1)) if n > 1 else 0.0]},
-        index=pd.Index([seed], name="seed"),
-    )
-    return {"samples": samples, "summary": summary}, {"seed": seed, "n": n}
 
 
 def _execute(
@@ -119,18 +58,8 @@ def _execute(
     return key, dict(frames), meta
 
 
-def _import_distributed() -> Any:
-    try:
-        import distributed
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "backend='dask' needs the 'distributed' package: pip install 'qjump[dask]'"
-        ) from exc
-    return distributed
-
-
 def _iter_results(
-    tasks: list[TaskLike],
+    tasks: list[Task],
     backend: str,
     n_jobs: int | None,
     scheduler: Any,
@@ -158,8 +87,10 @@ def _iter_results(
         yield from parallel(calls)
         return
 
-    # backend == "dask"
-    distributed = _import_distributed()
+    try:  # backend == "dask"
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("backend='dask' needs 'distributed': pip install 'qjump[dask]'") from exc
     if scheduler is None:
         try:
             client = distributed.get_client()
@@ -186,8 +117,8 @@ def _iter_results(
 
 
 def run_tasks(
-    tasks: Iterable[TaskLike],
-    store: TaskStore,
+    tasks: Iterable[Task],
+    store: TaskStore | MemoryStore,
     *,
     backend: str = "loky",
     n_jobs: int | None = None,
@@ -201,11 +132,11 @@ def run_tasks(
 
     Parameters
     ----------
-    tasks : iterable of task
-        Objects with ``.key`` (str), ``.fn`` (picklable top-level callable) and ``.args``
-        (keyword arguments); ``fn(**args)`` returns ``(frames, meta)``.  Tasks with equal
-        keys are run once.
-    store : TaskStore
+    tasks : iterable of Task
+        ``task.fn(**task.args)`` returns ``(frames, meta)``; `fn` must be a picklable
+        top-level function.  Tasks with equal keys are run once.  Each result is stored
+        with its task's ``spec``.
+    store : TaskStore or MemoryStore
         Result store; valid stored results are reused, damaged ones are reported (see
         ``store.problems``) and recomputed.
     backend : {"loky", "dask", "serial"}, optional
@@ -216,7 +147,9 @@ def run_tasks(
         Dask scheduler address ``"tcp://HOST:PORT"`` or a client (``backend="dask"`` only;
         default: the current default client).
     quiet : bool, optional
-        Silence the progress bar and notes.
+        No progress bar and no notes.  Otherwise a tqdm bar (:mod:`tqdm.auto`: a widget in
+        a notebook) is drawn when stderr is a terminal, and every damaged entry found is
+        reported in one line on stderr.
     on_result : callable, optional
         ``on_result(key, payload)`` called in the parent right after a newly computed
         result has been durably stored (not for results loaded from the store).
@@ -246,13 +179,13 @@ def run_tasks(
     if scheduler is not None and backend != "dask":
         raise ValueError("scheduler is only used with backend='dask'")
 
-    unique: dict[str, TaskLike] = {}
+    unique: dict[str, Task] = {}
     for task in tasks:
         unique.setdefault(task.key, task)
 
     n_problems = len(store.problems)
     results: dict[str, Payload] = {}
-    pending: list[TaskLike] = []
+    pending: list[Task] = []
     for key, task in unique.items():
         payload = store.get(key)
         if payload is None:
@@ -260,18 +193,27 @@ def run_tasks(
         else:
             results[key] = payload
 
-    with Progress(len(unique), label=label, quiet=quiet, initial=len(results)) as bar:
-        for problem in store.problems[n_problems:]:
-            bar.note(f"warning: {problem}; recomputing")
-        if results and pending:
-            bar.note(f"{label}: {len(results)} found in {store.directory}, {len(pending)} to run")
+    notes = [f"warning: {problem}; recomputing" for problem in store.problems[n_problems:]]
+    if results and pending:
+        notes.append(f"{label}: {len(results)} found in {store.directory}, {len(pending)} to run")
+    # disable=None: a bar on a terminal or in a notebook, none when stderr is redirected
+    with tqdm(
+        total=len(unique),
+        initial=len(results),
+        desc=label,
+        unit="task",
+        disable=True if quiet else None,
+        file=sys.stderr,
+    ) as bar:
+        for note in [] if quiet else notes:
+            bar.write(note, file=sys.stderr)
         for key, frames, meta in _iter_results(pending, backend, n_jobs, scheduler, batch_size):
-            store.put(key, frames, meta)
+            store.put(key, frames, meta, unique[key].spec)
             payload = store.get(key)
             if payload is None:
                 raise RuntimeError(f"task {key[:12]}: result could not be read back from {store}")
             results[key] = payload
-            bar.advance(1)
+            bar.update(1)
             if on_result is not None:
                 on_result(key, payload)
     return {key: results[key] for key in unique}

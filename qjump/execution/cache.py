@@ -1,4 +1,4 @@
-"""Content-addressed, crash-safe store of task results.
+"""Content-addressed, crash-safe cache of task results: one folder of Parquet files per task.
 
 A *task* is a deterministic computation (an exact solve, a batch of trajectories...) whose
 result is a set of named :class:`pandas.DataFrame` objects plus a small JSON ``meta`` dict.
@@ -6,25 +6,20 @@ Its *key* (:func:`task_key`) is the sha256 of a canonical JSON encoding of every
 determines the result -- kind, parameters, seed, options and the qjump version -- so a changed
 configuration or a new qjump version never reuses a stale result.
 
-:class:`TaskStore` keeps one file ``<key>.qjt`` per task.  File layout (all integers
-little-endian)::
+:class:`TaskStore` keeps one folder per task, readable without qjump::
 
-    b"QJT1\\n\\x00\\x00\\x00"         8-byte magic
-    uint64 header_length
-    header                          UTF-8 JSON: format, key, data_sha256, data_length,
-                                    blobs = [[name, offset, length], ...]
-    data                            concatenated blobs: "meta" JSON, then one Parquet
-                                    file per frame (pickle-free, dtypes and index kept)
-    sha256(everything above)        32-byte trailer
+    <directory>/<key>/<frame>.parquet     one Parquet table per frame (index and dtypes kept;
+                                          ``pandas.read_parquet`` opens it)
+    <directory>/<key>/task.json           format, key, task specification (kind, params,
+                                          seed, options, qjump version), meta, the sha256 of
+                                          every Parquet file, and "sha256": that of the
+                                          document's other fields (compact, sorted keys)
 
-Writes are atomic (temporary file in the same directory, flush, ``os.fsync``,
-``os.replace``, fsync of the directory).  Reads verify the trailer, the header, the key and
-the data checksum; any damage (truncation, flipped byte, garbage, wrong key, undecodable
-Parquet) is recorded in :attr:`TaskStore.problems` (and passed to ``on_problem``), the file
-is moved aside to ``<key>.qjt.corrupt``, and the task is treated as missing so it will be
-recomputed -- a damaged result is never used.
-
-Wall-clock timings belong in ``meta`` only, so data comparisons can ignore them.
+A folder is written under a temporary name, every file and the folder are fsynced, and only
+then renamed to ``<key>``, so an entry is either complete or absent.  Reads check the JSON
+checksum, the key (also against the stored task specification) and every Parquet checksum.
+A damaged entry is recorded in :attr:`TaskStore.problems` (and passed to ``on_problem``),
+moved aside to ``<key>.corrupt`` and treated as missing, so it is recomputed, never used.
 """
 
 from __future__ import annotations
@@ -33,10 +28,9 @@ import dataclasses
 import hashlib
 import io
 import json
-import logging
 import math
 import os
-import struct
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -46,6 +40,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "FORMAT",
+    "MemoryStore",
     "Payload",
     "StoreProblem",
     "Task",
@@ -54,14 +50,9 @@ __all__ = [
     "task_key",
 ]
 
-logger = logging.getLogger(__name__)
-
-MAGIC = b"QJT1\n\x00\x00\x00"
-FORMAT = "qjump-task-store/1"
-SUFFIX = ".qjt"
-_META_BLOB = "meta"
-_FRAME_PREFIX = "frame:"
-_DIGEST = 32
+FORMAT = "qjump-task/2"
+#: Name of the metadata file in a task folder.
+TASK_FILE = "task.json"
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,27 +75,18 @@ def _canonical(obj: Any) -> Any:
     if isinstance(obj, complex | np.complexfloating):
         return {"__complex__": [_canonical(obj.real), _canonical(obj.imag)]}
     if isinstance(obj, Mapping):
-        out = {}
-        for k, v in obj.items():
-            if not isinstance(k, str):
-                raise TypeError(f"task-key mapping keys must be str, got {k!r}")
-            out[k] = _canonical(v)
-        return out
+        bad = [k for k in obj if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"task-key mapping keys must be str, got {bad[0]!r}")
+        return {k: _canonical(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
         return [_canonical(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return {
-            "__ndarray__": str(obj.dtype),
-            "shape": list(obj.shape),
-            "data": [_canonical(v) for v in obj.ravel().tolist()],
-        }
+        data = [_canonical(v) for v in obj.ravel().tolist()]
+        return {"__ndarray__": str(obj.dtype), "shape": list(obj.shape), "data": data}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            "__dataclass__": type(obj).__qualname__,
-            "fields": _canonical(
-                {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-            ),
-        }
+        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+        return {"__dataclass__": type(obj).__qualname__, "fields": _canonical(fields)}
     raise TypeError(f"cannot canonicalise {type(obj).__name__} for a task key: {obj!r}")
 
 
@@ -121,16 +103,39 @@ def canonical_json(obj: Any) -> str:
     -------
     str
         The canonical encoding.  Non-finite floats and complex numbers are tagged objects.
+        It is idempotent: the canonical encoding of the decoded text is the text itself.
 
     Raises
     ------
     TypeError
         For values with no canonical encoding (never silently ``str()``-ed).
     """
-    return json.dumps(
-        _canonical(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-        allow_nan=False,
-    )
+    return json.dumps(_canonical(obj), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def task_spec(
+    kind: str,
+    params: Mapping[str, Any],
+    seed: int | None,
+    options: Mapping[str, Any],
+    version: str | None = None,
+) -> dict[str, Any]:
+    """The JSON document a task key hashes (see :func:`task_key` for the parameters)."""
+    if version is None:
+        from .. import __version__ as version
+    doc = {
+        "schema": "qjump-task/1",
+        "kind": kind,
+        "params": params,
+        "seed": seed,
+        "options": options,
+        "version": version,
+    }
+    return json.loads(canonical_json(doc))
+
+
+def _key_of(spec: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(spec).encode("ascii")).hexdigest()
 
 
 def task_key(
@@ -160,17 +165,7 @@ def task_key(
     str
         64-character hex sha256 digest.
     """
-    if version is None:
-        from .. import __version__ as version
-    doc = {
-        "schema": "qjump-task/1",
-        "kind": kind,
-        "params": params,
-        "seed": seed,
-        "options": options,
-        "version": version,
-    }
-    return hashlib.sha256(canonical_json(doc).encode("ascii")).hexdigest()
+    return _key_of(task_spec(kind, params, seed, options, version))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,12 +183,15 @@ class Task:
         Keyword arguments for `fn` (must contain any seed).
     label : str, optional
         Human-readable name used in messages.
+    spec : mapping, optional
+        The document the key hashes (:func:`task_spec`); stored with the result.
     """
 
     key: str
     fn: Callable[..., tuple[dict[str, pd.DataFrame], dict[str, Any]]]
     args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     label: str = ""
+    spec: Mapping[str, Any] | None = None
 
     @classmethod
     def make(
@@ -230,8 +228,9 @@ class Task:
         options = {} if options is None else options
         if args is None:
             args = {"params": dict(params), "seed": seed, "options": dict(options)}
-        key = task_key(kind, params, seed, options, version)
-        return cls(key=key, fn=fn, args=args, label=label or f"{kind}:{key[:12]}")
+        spec = task_spec(kind, params, seed, options, version)
+        key = _key_of(spec)
+        return cls(key=key, fn=fn, args=args, label=label or f"{kind}:{key[:12]}", spec=spec)
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,7 +252,7 @@ class StoreProblem:
     key : str
         Task key.
     path : str
-        File that was rejected.
+        Task folder that was rejected.
     reason : str
         What was wrong.
     """
@@ -263,145 +262,32 @@ class StoreProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"corrupt task result {self.key[:12]} ({self.path}): {self.reason}"
+        return f"damaged task result {self.key[:12]} ({self.path}): {self.reason}"
 
 
-class CorruptTaskFile(ValueError):
-    """Raised internally when a ``.qjt`` file fails validation."""
+class CorruptEntry(ValueError):
+    """A task folder failed validation."""
 
 
-def _frame_to_parquet(name: str, frame: pd.DataFrame) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"frame {name!r} is a {type(frame).__name__}, not a DataFrame")
-    bad = [c for c in frame.columns if not isinstance(c, str)]
-    if bad:
-        raise TypeError(f"frame {name!r}: column names must be str, got {bad!r}")
-    table = pa.Table.from_pandas(frame, preserve_index=None)
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
+def _check_name(kind: str, name: str) -> str:
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
+        raise ValueError(f"invalid {kind} {name!r}: use letters, digits, '-' and '_'")
+    return name
 
 
-def _parquet_to_frame(blob: bytes) -> pd.DataFrame:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(io.BytesIO(blob)).to_pandas()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
-def encode_payload(key: str, frames: Mapping[str, pd.DataFrame], meta: Mapping[str, Any]) -> bytes:
-    """Serialise one task result to the ``.qjt`` byte format.
-
-    Parameters
-    ----------
-    key : str
-        Task key (embedded in the header and checked on read).
-    frames : mapping of str to DataFrame
-        The result frames (string column names).
-    meta : mapping
-        JSON-serialisable metadata.
-
-    Returns
-    -------
-    bytes
-        File contents.
-    """
-    meta_blob = json.dumps(dict(meta), sort_keys=True, allow_nan=True).encode("utf-8")
-    blobs: list[tuple[str, bytes]] = [(_META_BLOB, meta_blob)]
-    for name, frame in frames.items():
-        if not isinstance(name, str):
-            raise TypeError(f"frame names must be str, got {name!r}")
-        blobs.append((_FRAME_PREFIX + name, _frame_to_parquet(name, frame)))
-    index = []
-    offset = 0
-    for name, blob in blobs:
-        index.append([name, offset, len(blob)])
-        offset += len(blob)
-    data = b"".join(blob for _, blob in blobs)
-    header = json.dumps(
-        {
-            "format": FORMAT,
-            "key": key,
-            "data_sha256": hashlib.sha256(data).hexdigest(),
-            "data_length": len(data),
-            "blobs": index,
-        },
-        sort_keys=True,
-    ).encode("utf-8")
-    body = MAGIC + struct.pack("<Q", len(header)) + header + data
-    return body + hashlib.sha256(body).digest()
+def _json_digest(doc: Mapping[str, Any]) -> str:
+    return _sha256(json.dumps(doc, sort_keys=True, allow_nan=True).encode("utf-8"))
 
 
-def decode_payload(raw: bytes, key: str) -> Payload:
-    """Validate and decode ``.qjt`` bytes.
-
-    Parameters
-    ----------
-    raw : bytes
-        File contents.
-    key : str
-        Expected task key.
-
-    Returns
-    -------
-    Payload
-        The decoded frames and meta.
-
-    Raises
-    ------
-    CorruptTaskFile
-        If any check fails.
-    """
-    fixed = len(MAGIC) + 8
-    if len(raw) < fixed + _DIGEST:
-        raise CorruptTaskFile(f"file too short ({len(raw)} bytes)")
-    if raw[: len(MAGIC)] != MAGIC:
-        raise CorruptTaskFile("bad magic (not a qjump task file)")
-    body, trailer = raw[:-_DIGEST], raw[-_DIGEST:]
-    if hashlib.sha256(body).digest() != trailer:
-        raise CorruptTaskFile("file checksum mismatch (truncated or modified)")
-    (hlen,) = struct.unpack("<Q", raw[len(MAGIC) : fixed])
-    if fixed + hlen > len(body):
-        raise CorruptTaskFile("header length exceeds file size")
-    try:
-        header = json.loads(body[fixed : fixed + hlen].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptTaskFile(f"unreadable header: {exc}") from exc
-    if not isinstance(header, dict):
-        raise CorruptTaskFile("header is not a JSON object")
-    if header.get("format") != FORMAT:
-        raise CorruptTaskFile(f"unknown format {header.get('format')!r}")
-    if header.get("key") != key:
-        raise CorruptTaskFile(f"key mismatch: file holds {header.get('key')!r}")
-    data = body[fixed + hlen :]
-    if len(data) != header.get("data_length"):
-        raise CorruptTaskFile("data length mismatch")
-    if hashlib.sha256(data).hexdigest() != header.get("data_sha256"):
-        raise CorruptTaskFile("data checksum mismatch")
-    frames: dict[str, pd.DataFrame] = {}
-    meta: dict[str, Any] | None = None
-    expected = 0
-    try:
-        for name, offset, length in header["blobs"]:
-            if offset != expected:
-                raise CorruptTaskFile("blob index is not contiguous")
-            expected = offset + length
-            blob = data[offset : offset + length]
-            if name == _META_BLOB:
-                meta = json.loads(blob.decode("utf-8"))
-            elif name.startswith(_FRAME_PREFIX):
-                frames[name[len(_FRAME_PREFIX) :]] = _parquet_to_frame(blob)
-            else:
-                raise CorruptTaskFile(f"unknown blob {name!r}")
-    except CorruptTaskFile:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means a bad file
-        raise CorruptTaskFile(f"undecodable content: {type(exc).__name__}: {exc}") from exc
-    if expected != len(data) or meta is None:
-        raise CorruptTaskFile("blob index does not cover the data")
-    return Payload(frames=frames, meta=meta)
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -417,19 +303,75 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _parquet_bytes(name: str, frame: pd.DataFrame) -> bytes:
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"frame {name!r} is a {type(frame).__name__}, not a DataFrame")
+    buf = io.BytesIO()
+    frame.to_parquet(buf, engine="pyarrow", compression="zstd")
+    return buf.getvalue()
+
+
+def read_entry(folder: Path, key: str) -> Payload:
+    """Validate and load one task folder.
+
+    Parameters
+    ----------
+    folder : Path
+        The task folder.
+    key : str
+        Expected task key.
+
+    Returns
+    -------
+    Payload
+        The frames and meta.
+
+    Raises
+    ------
+    CorruptEntry
+        If any check fails (the message says which).
+    """
+    try:
+        doc = json.loads((folder / TASK_FILE).read_text(encoding="utf-8"))
+        checksum = doc.pop("sha256")
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, AttributeError, KeyError) as e:
+        raise CorruptEntry(f"unreadable {TASK_FILE} ({type(e).__name__})") from e
+    if _json_digest(doc) != checksum:
+        raise CorruptEntry(f"{TASK_FILE} checksum mismatch")
+    if doc.get("format") != FORMAT:
+        raise CorruptEntry(f"unknown format {doc.get('format')!r}")
+    if doc.get("key") != key:
+        raise CorruptEntry(f"key mismatch: folder holds {doc.get('key')!r}")
+    if doc.get("task") is not None and _key_of(doc["task"]) != key:
+        raise CorruptEntry("the stored task specification does not hash to the key")
+    frames = {}
+    for name, digest in doc["frames"].items():
+        try:
+            raw = (folder / f"{_check_name('frame name', name)}.parquet").read_bytes()
+        except (OSError, ValueError) as exc:
+            raise CorruptEntry(f"unreadable {name}.parquet ({type(exc).__name__})") from exc
+        if _sha256(raw) != digest:
+            raise CorruptEntry(f"{name}.parquet checksum mismatch")
+        try:
+            frames[name] = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
+        except Exception as exc:  # noqa: BLE001 - any decoding failure means a bad entry
+            raise CorruptEntry(f"undecodable {name}.parquet ({type(exc).__name__})") from exc
+    return Payload(frames=frames, meta=doc["meta"])
+
+
 class TaskStore:
-    """Directory of content-addressed task results, one ``<key>.qjt`` file per task.
+    """Directory of content-addressed task results, one folder ``<key>/`` per task.
 
     Parameters
     ----------
     directory : str or path-like
         Store directory (created if needed).
     on_problem : callable, optional
-        Called with each :class:`StoreProblem` found on read (in addition to logging a
-        warning and appending to :attr:`problems`).
+        Called with each :class:`StoreProblem` found on read (in addition to appending it
+        to :attr:`problems`).
     quarantine : bool, optional
-        If true (default), a damaged file is renamed to ``<key>.qjt.corrupt`` so it is
-        kept for inspection and reported only once.
+        If true (default), a damaged entry is renamed to ``<key>.corrupt`` so it is kept
+        for inspection and reported only once.
 
     Attributes
     ----------
@@ -454,23 +396,23 @@ class TaskStore:
         return f"TaskStore({str(self.directory)!r})"
 
     def path(self, key: str) -> Path:
-        """File path of `key` (which must be a hex digest-like token)."""
-        if not key or not all(c.isalnum() or c in "-_" for c in key):
-            raise ValueError(f"invalid task key {key!r}")
-        return self.directory / (key + SUFFIX)
+        """Folder of `key` (letters, digits, ``-`` and ``_`` only)."""
+        return self.directory / _check_name("task key", key)
 
     def keys(self) -> Iterator[str]:
-        """Keys with a stored file (not validated)."""
-        for p in sorted(self.directory.glob("*" + SUFFIX)):
-            yield p.name[: -len(SUFFIX)]
+        """Keys with a stored folder (not validated)."""
+        for p in sorted(self.directory.iterdir()):
+            if p.is_dir() and all(c.isalnum() or c in "-_" for c in p.name):
+                yield p.name
 
     def _report(self, key: str, path: Path, reason: str) -> None:
         problem = StoreProblem(key=key, path=str(path), reason=reason)
         self.problems.append(problem)
-        logger.warning("%s", problem)
         if self.quarantine:
+            aside = path.with_name(path.name + ".corrupt")
+            shutil.rmtree(aside, ignore_errors=True)
             try:
-                os.replace(path, path.with_name(path.name + ".corrupt"))
+                os.replace(path, aside)
             except OSError:
                 pass
         if self.on_problem is not None:
@@ -487,25 +429,20 @@ class TaskStore:
         Returns
         -------
         Payload or None
-            ``(frames, meta)``; ``None`` for a missing file, and also for a damaged one,
+            ``(frames, meta)``; ``None`` for a missing entry, and also for a damaged one,
             which is then reported (see :attr:`problems`).
         """
         path = self.path(key)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            self._report(key, path, f"unreadable: {exc}")
+        if not os.path.lexists(path):
             return None
         try:
-            return decode_payload(raw, key)
-        except CorruptTaskFile as exc:
+            return read_entry(path, key)
+        except CorruptEntry as exc:
             self._report(key, path, str(exc))
             return None
 
     def __contains__(self, key: object) -> bool:
-        """True if a *valid* result is stored for `key` (damaged files are reported)."""
+        """True if a *valid* result is stored for `key` (damaged entries are reported)."""
         return isinstance(key, str) and self.get(key) is not None
 
     def put(
@@ -513,39 +450,58 @@ class TaskStore:
         key: str,
         frames: Mapping[str, pd.DataFrame],
         meta: Mapping[str, Any] | None = None,
+        spec: Mapping[str, Any] | None = None,
     ) -> Path:
-        """Store a result atomically.
+        """Store a result atomically (a complete folder appears under its final name).
 
         Parameters
         ----------
         key : str
             Task key.
         frames : mapping of str to DataFrame
-            Result frames (string column names; pickle-free Parquet encoding).
+            Result frames (names: letters, digits, ``-``, ``_``; string column names).
         meta : mapping, optional
             Small JSON-serialisable metadata (wall times go here, not into frames).
+        spec : mapping, optional
+            The task specification that `key` hashes (:func:`task_spec`), checked on load.
 
         Returns
         -------
         Path
-            The written file.
+            The task folder.
         """
         path = self.path(key)
-        raw = encode_payload(key, frames, {} if meta is None else meta)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=self.directory)
+        blobs = {_check_name("frame name", n): _parquet_bytes(n, f) for n, f in frames.items()}
+        if spec is not None and _key_of(spec) != key:
+            raise ValueError(f"task specification does not hash to the key {key[:12]}")
+        from .. import __version__
+
+        doc = {
+            "format": FORMAT,
+            "key": key,
+            "qjump_version": __version__,
+            "task": None if spec is None else dict(spec),
+            "meta": dict(meta or {}),
+            "frames": {name: _sha256(blob) for name, blob in blobs.items()},
+        }
+        doc["sha256"] = _json_digest(doc)
+        text = json.dumps(doc, allow_nan=True, indent=1)  # frames keep their order
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", suffix=".tmp", dir=self.directory))
         try:
-            with os.fdopen(fd, "wb") as fh:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(fh.fileno(), 0o644)
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            for name, blob in blobs.items():
+                _write_synced(tmp / f"{name}.parquet", blob)
+            _write_synced(tmp / TASK_FILE, text.encode("utf-8"))
+            os.chmod(tmp, 0o755)
+            _fsync_dir(tmp)
+            if os.path.lexists(path):  # replace: the old entry goes aside first
+                old = tmp.with_suffix(".old")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
         _fsync_dir(self.directory)
         return path
@@ -572,6 +528,11 @@ class MemoryStore:
     def keys(self) -> Iterator[str]:
         return iter(list(self._data))
 
-    def put(self, key: str, frames: Mapping[str, pd.DataFrame], meta: Mapping[str, Any] | None
-            = None) -> None:
+    def put(
+        self,
+        key: str,
+        frames: Mapping[str, pd.DataFrame],
+        meta: Mapping[str, Any] | None = None,
+        spec: Mapping[str, Any] | None = None,
+    ) -> None:
         self._data[key] = Payload(dict(frames), dict(meta or {}))

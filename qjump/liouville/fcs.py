@@ -46,7 +46,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg as la
@@ -55,7 +55,7 @@ import scipy.sparse.linalg as spla
 from threadpoolctl import threadpool_limits
 
 from ..model import PaperModel
-from ..results import entropy_production
+from ..results import CountingStatistics, gallavotti_cohen_affinity, tur_ratio
 from ..system.blocks import BlockSpace
 from ..system.operators import Channel
 from .linalg import SylvesterInverse, bordered_matrix, bordered_operator, check_method, gmres
@@ -68,11 +68,9 @@ __all__ = [
     "Cumulants",
     "counting_statistics",
     "cumulants",
-    "gallavotti_cohen_affinity",
     "gallavotti_cohen_violation",
     "scgf",
     "tilted_liouvillian",
-    "tur_ratio",
 ]
 
 #: Solver methods of :func:`scgf`, :func:`cumulants` and :func:`counting_statistics`.
@@ -499,38 +497,6 @@ def cumulants(
 
 
 # ---------------------------------------------------------------------------- results
-@dataclasses.dataclass(frozen=True)
-class CountingStatistics:
-    """Scaled cumulants of the quanta and the heat of one bath (physics notes §6).
-
-    Attributes
-    ----------
-    bath : {"h", "c"}
-    quanta_mean, quanta_diffusion, quanta_skewness : float
-        ``theta'(0)``, ``theta''(0) = lim Var(K)/t`` (no 1/2) and ``theta'''(0)`` of the
-        net quanta ``K`` taken from the bath.
-    heat_mean, heat_diffusion, heat_skewness : float
-        The same for the heat ``omega_i K``: ``omega_i``, ``omega_i^2``, ``omega_i^3`` times.
-    scgf : tuple of (s, theta) pairs or None
-        ``theta(s)`` of the quanta on the requested grid, if any.
-    """
-
-    bath: str
-    quanta_mean: float
-    quanta_diffusion: float
-    quanta_skewness: float
-    heat_mean: float
-    heat_diffusion: float
-    heat_skewness: float
-    scgf: tuple[tuple[float, float], ...] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (JSON friendly); ``scgf`` becomes a list of ``[s, theta]``."""
-        d = dataclasses.asdict(self)
-        d["scgf"] = None if self.scgf is None else [list(p) for p in self.scgf]
-        return d
-
-
 def counting_statistics(
     model: PaperModel,
     bath: str = "h",
@@ -552,6 +518,9 @@ def counting_statistics(
     Returns
     -------
     CountingStatistics
+        ``method="exact"``, zero standard errors: the scaled cumulants of the quanta and
+        the heat (physics notes §6) and the TUR ratio ``(D/J^2) sigma/2`` of the heat, with
+        ``sigma`` the exact entropy production (:func:`qjump.exact`).
     """
     _check_bath(bath)
     check_method(method, METHODS)
@@ -562,34 +531,29 @@ def counting_statistics(
         grid = np.asarray(scgf_grid, dtype=float).reshape(-1)
         theta = scgf(model, grid, bath, method=method)
         table = tuple((float(a), float(b)) for a, b in zip(grid, theta, strict=True))
+    values = {
+        "quanta_mean": k.mean,
+        "quanta_diffusion": k.diffusion,
+        "quanta_skewness": k.skewness,
+        "heat_mean": omega * k.mean,
+        "heat_diffusion": omega**2 * k.diffusion,
+        "heat_skewness": omega**3 * k.skewness,
+    }
+    currents = exact(model)
+    values["tur_ratio"] = tur_ratio(
+        model, values["heat_mean"], values["heat_diffusion"], currents["Q_h"], currents["Q_c"]
+    )
     return CountingStatistics(
+        model=model,
+        method="exact",
+        values=values,
+        se=dict.fromkeys(values, 0.0),
         bath=bath,
-        quanta_mean=k.mean,
-        quanta_diffusion=k.diffusion,
-        quanta_skewness=k.skewness,
-        heat_mean=omega * k.mean,
-        heat_diffusion=omega**2 * k.diffusion,
-        heat_skewness=omega**3 * k.skewness,
         scgf=table,
     )
 
 
 # ---------------------------------------------------------------------------- symmetries
-def gallavotti_cohen_affinity(model: PaperModel) -> float:
-    """Affinity ``A = omega_c/T_c - omega_h/T_h`` of the hot-bath quanta (physics notes §6).
-
-    For ``independent`` and ``common`` dissipation ``theta(s) = theta(-A - s)``.
-
-    Raises
-    ------
-    ValueError
-        When a bath temperature is zero (the affinity is infinite).
-    """
-    if model.T_h == 0.0 or model.T_c == 0.0:
-        raise ValueError("gallavotti_cohen_affinity: needs T_h > 0 and T_c > 0")
-    return model.omega_c / model.T_c - model.omega_h / model.T_h
-
-
 def gallavotti_cohen_violation(
     model: PaperModel, grid: Sequence[float] | np.ndarray | None = None
 ) -> float:
@@ -614,25 +578,3 @@ def gallavotti_cohen_violation(
     a, b = both[: s.size], both[s.size :]
     scale = max(np.max(np.abs(a)), np.max(np.abs(b)), 1e-300)
     return float(np.max(np.abs(a - b)) / scale)
-
-
-def tur_ratio(model: PaperModel, bath: str = "h") -> float:
-    """Thermodynamic-uncertainty ratio ``(D/J^2) sigma/2`` of the heat of ``bath``.
-
-    ``J`` and ``D`` are the heat mean and heat diffusion of :func:`counting_statistics`
-    (the ratio ``D/J^2`` is the same for the quanta), ``sigma = -Q_h/T_h - Q_c/T_c`` the
-    entropy production rate of the exact steady state.  The TUR says the ratio is ``>= 1``
-    for classical Markov jump processes; physics notes §8 report 1.004..1.75 for the
-    figure parameters.
-
-    Returns
-    -------
-    float
-        ``nan`` when the current vanishes.
-    """
-    st = counting_statistics(model, bath)
-    res = exact(model)
-    sigma = entropy_production(model, res["Q_h"], res["Q_c"])
-    if st.heat_mean == 0.0:
-        return math.nan
-    return st.heat_diffusion / st.heat_mean**2 * sigma / 2.0

@@ -1,73 +1,31 @@
-"""Studies: TOML-described sweeps of exact and trajectory tasks, resumable, with a report.
+"""Study runner: a :class:`~qjump.studies.config.StudyConfig` as resumable tasks, tidy tables.
 
-A study (e.g. ``runs/paper.toml``) lists the model defaults, the scenarios (dissipation x
-interaction), a fine exact grid and a coarser trajectory grid of ``omega_h`` values, the
-statistical budget of every trajectory point and the study seed.  :func:`run_study` turns it
-into tasks (:class:`qjump.execution.cache.Task`), runs them with
-:func:`qjump.execution.backends.run_tasks`
-(resumable: each finished task is stored atomically in ``<out>/cache/``), and writes
+Owns the task functions (exact values and counting statistics per point, trajectory
+estimates per point, the paper's optimum and Table I), their keys and seeds, and the outputs.
 
-* ``results.parquet`` / ``results.csv``: one row per (scenario, ``omega_h``, quantity) with
-  the exact value, the trajectory estimate, its standard error and ``z``;
-* ``optimum.csv`` (efficiency at maximum power per scenario) and ``table1.csv`` (the
-  coherence-class analysis of Table I);
-* ``study.json`` (the resolved configuration and run metadata);
-* the figures ``fig2.png``, ``fig3.png``, ``fig4.png`` and ``report.md``
-  (:mod:`qjump.analysis.paper`).
+:func:`run_study` turns a study into tasks (:class:`qjump.execution.cache.Task`), runs them
+with :func:`qjump.execution.backends.run_tasks` (resumable: each finished task is stored in
+``<out>/cache/``), and writes
 
-:func:`report_study` re-draws the figures and the report from those files only.
+* ``results.parquet`` / ``results.csv``: one row per (scenario, point, quantity) with a
+  column per swept parameter and ``exact``, ``trajectory``, ``se`` and ``z``;
+* ``budget.csv``: the statistical budget of every trajectory point (trajectories, simulated
+  time, jumps, wall time, whether a precision target was met);
+* ``study.json``: the resolved configuration and run metadata;
+* the figures and ``report.md`` (:func:`report_study`).
 
-TOML format
------------
-::
-
-    name = "paper"
-    seed = 20240501                  # study seed (trajectory seeds derive from it)
-
-    [model]                          # PaperModel defaults shared by all scenarios
-    N = 2
-    omega_c = 1.0
-    ...
-
-    [sweep]                          # omega_h grids: a list or {start, stop, num}
-    exact = { start = 0.05, stop = 3.0, num = 119 }
-    trajectory = [0.25, 0.5, ...]    # added to the exact grid if missing
-
-    [trajectory]                     # budget per trajectory point
-    trajectories = 16
-    t_total = 2.5e6                  # simulated time, all trajectories together, or
-    target_rel_se = 0.02             # choose it per point from the exact heat diffusion
-    t_min = 1e5                      # (see point_budgets), clipped to [t_min, t_max]
-    t_max = 2e7
-    sample_interval = 2.0
-
-    [[scenario]]                     # one table per scenario
-    dissipation = "common"
-    interaction = "pairwise"
-    t_scale = 2.0                    # optional multiplier of the budget
-
-    [analysis]                       # options of the derived quantities and the report
-    engine_window = [1.0, 2.0]
-    table1_points = [0.5, 1.5, 2.5]
-    se_criterion = 0.03
-
-    [quick]                          # overrides for --quick (same structure, merged)
-    sweep.exact = { start = 0.1, stop = 3.0, num = 30 }
-    trajectory.t_total = 1e5
-
-Seeds: the trajectory point ``p`` of scenario ``s`` uses
-``SeedSequence(seed, spawn_key=(s, p)).generate_state(1)[0]``.
+Seeds: trajectory point ``p`` (its rank among the study's trajectory points) of scenario
+``s`` uses ``SeedSequence(seed, spawn_key=(s, p)).generate_state(1)[0]``; inside the point,
+:func:`qjump.simulate` spawns one seed per trajectory.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,230 +37,136 @@ from .. import __version__
 from ..execution.backends import run_tasks
 from ..execution.cache import Payload, Task, TaskStore
 from ..model import PaperModel
-from ..system.quantities import CURRENTS
+from .config import (
+    COUNTING_QUANTITIES,
+    DEFAULT_QUANTITIES,
+    ConfigError,
+    StudyConfig,
+    load_config,
+)
 
 __all__ = [
     "QUANTITIES",
     "StudyConfig",
+    "build_tasks",
     "exact_task",
     "load_config",
     "optimum_task",
+    "paper_inputs_missing",
+    "point_budgets",
     "report_study",
     "run_study",
     "table1_task",
     "tidy_results",
     "trajectory_task",
+    "written_files",
 ]
 
-#: Quantities kept in the results table (the paper's currents and coherence quantities).
-QUANTITIES = (*CURRENTS, "C_loc", "C_nonloc", "C_nonloc_product", "energy")
-
+#: Default quantities of the results table.
+QUANTITIES = DEFAULT_QUANTITIES
 #: Currents whose formulas Table I classifies.
 TABLE1_QUANTITIES = ("Q_h_loc", "Q_c_loc", "Q_h_nonloc", "Q_c_nonloc", "W_loc", "W_nonloc")
 #: Matrix-element classes of Table I.
 TABLE1_CLASSES = ("population", "same-bath coherence", "cross-bath coherence")
-
-_DEFAULT_ANALYSIS = {
-    "engine_window": [1.0, 2.0],
-    "table1_points": [0.5, 1.5, 2.5],
-    "se_criterion": 0.03,
-}
-_DEFAULT_TRAJECTORY = {"trajectories": 16, "t_total": 1e6, "sample_interval": 2.0}
-
-
-# ----------------------------------------------------------------------------- config
-def _merge(base: dict, override: Mapping) -> dict:
-    """Recursive dict merge (``override`` wins; lists and scalars are replaced)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _grid(name: str, spec: Any) -> list[float]:
-    """A list of ``omega_h`` values from a list or ``{start, stop, num}`` (rounded to 1e-10)."""
-    if isinstance(spec, Mapping):
-        try:
-            start, stop, num = float(spec["start"]), float(spec["stop"]), int(spec["num"])
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(
-                f"sweep.{name}: expected a list or {{start, stop, num}}, got {spec!r}"
-            ) from None
-        values = np.linspace(start, stop, num)
-    else:
-        try:
-            values = np.asarray([float(v) for v in spec])
-        except (TypeError, ValueError):
-            raise ValueError(f"sweep.{name}: expected numbers, got {spec!r}") from None
-    values = sorted({round(float(v), 10) for v in values})
-    if not values or min(values) <= 0:
-        raise ValueError(f"sweep.{name}: needs positive omega_h values, got {spec!r}")
-    return values
-
-
-class StudyConfig:
-    """A resolved study: model defaults, scenarios, grids, budgets and analysis options.
-
-    Parameters
-    ----------
-    raw : dict
-        The parsed TOML document.
-    quick : bool, optional
-        Apply the ``[quick]`` overrides.
-    path : path-like, optional
-        The TOML file (used for the default output directory).
-
-    Attributes
-    ----------
-    name : str
-    seed : int
-    model : dict
-        ``PaperModel`` keyword defaults.
-    scenarios : list of dict
-        ``{"dissipation", "interaction", "t_scale", "label"}`` per scenario.
-    exact_grid, trajectory_grid : list of float
-        ``omega_h`` values (the exact grid contains the trajectory grid).
-    trajectory : dict
-        ``trajectories``, ``t_total``, ``sample_interval``.
-    analysis : dict
-        ``engine_window``, ``table1_points``, ``se_criterion``.
-    """
-
-    def __init__(self, raw: Mapping, *, quick: bool = False, path: Path | None = None) -> None:
-        raw = dict(raw)
-        self.raw = copy.deepcopy(raw)
-        quick_over = raw.pop("quick", {}) or {}
-        doc = _merge(raw, quick_over) if quick else raw
-        self.quick = bool(quick)
-        self.path = path
-        self.name = str(doc.get("name", path.stem if path else "study"))
-        seed = doc.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
-        self.seed = int(seed)
-        self.model = dict(doc.get("model", {}))
-        for bad in ("omega_h", "dissipation", "interaction"):
-            if bad in self.model:
-                raise ValueError(f"model.{bad}: set by the sweep/scenarios, not in [model]")
-        PaperModel(**self.model)  # validate early
-        scen = doc.get("scenario", [])
-        if not scen:
-            raise ValueError("scenario: at least one [[scenario]] table is needed")
-        self.scenarios = []
-        for s in scen:
-            m = PaperModel(**self.model, dissipation=s["dissipation"],
-                           interaction=s["interaction"])
-            t_scale = float(s.get("t_scale", 1.0))
-            if not t_scale > 0:
-                raise ValueError(f"scenario.t_scale: must be > 0, got {t_scale!r}")
-            self.scenarios.append({
-                "dissipation": m.dissipation,
-                "interaction": m.interaction,
-                "t_scale": t_scale,
-                "label": m.label,
-            })
-        labels = [s["label"] for s in self.scenarios]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"scenario: duplicate scenarios {labels}")
-        sweep = doc.get("sweep", {})
-        self.trajectory_grid = _grid("trajectory", sweep.get("trajectory", []) or [1.5])
-        exact = _grid("exact", sweep.get("exact", self.trajectory_grid))
-        self.exact_grid = sorted(set(exact) | set(self.trajectory_grid))
-        self.trajectory = _merge(_DEFAULT_TRAJECTORY, doc.get("trajectory", {}))
-        if int(self.trajectory["trajectories"]) < 2:
-            raise ValueError("trajectory.trajectories: must be >= 2 (standard errors)")
-        if not float(self.trajectory["t_total"]) > 0:
-            raise ValueError("trajectory.t_total: must be > 0")
-        target = self.trajectory.get("target_rel_se")
-        if target is not None and not 0 < float(target) < 1:
-            raise ValueError(f"trajectory.target_rel_se: must be in (0, 1), got {target!r}")
-        self.analysis = _merge(_DEFAULT_ANALYSIS, doc.get("analysis", {}))
-
-    def model_for(self, scenario: Mapping, omega_h: float) -> PaperModel:
-        """The :class:`PaperModel` of ``scenario`` at ``omega_h``."""
-        return PaperModel(**self.model, omega_h=float(omega_h),
-                          dissipation=scenario["dissipation"],
-                          interaction=scenario["interaction"])
-
-    def point_seed(self, scenario_index: int, point_index: int) -> int:
-        """Deterministic seed of one trajectory point."""
-        ss = np.random.SeedSequence(self.seed, spawn_key=(scenario_index, point_index))
-        return int(ss.generate_state(1)[0])
-
-    def to_dict(self) -> dict[str, Any]:
-        """The resolved configuration (JSON-ready)."""
-        return {
-            "name": self.name,
-            "quick": self.quick,
-            "seed": self.seed,
-            "model": self.model,
-            "scenarios": self.scenarios,
-            "exact_grid": self.exact_grid,
-            "trajectory_grid": self.trajectory_grid,
-            "trajectory": self.trajectory,
-            "analysis": self.analysis,
-        }
-
-
-def load_config(path: str | os.PathLike, *, quick: bool = False) -> StudyConfig:
-    """Read a study TOML file.
-
-    Parameters
-    ----------
-    path : path-like
-        The TOML file.
-    quick : bool, optional
-        Apply its ``[quick]`` overrides.
-
-    Returns
-    -------
-    StudyConfig
-    """
-    path = Path(path)
-    with open(path, "rb") as fh:
-        raw = tomllib.load(fh)
-    return StudyConfig(raw, quick=quick, path=path)
+#: Cost unit of one exact task (about 128 points at N = 2; one point at N = 6).
+EXACT_CHUNK_COST = 2048
 
 
 # ----------------------------------------------------------------------------- task functions
-def exact_task(model: dict, grid: list[float]) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Exact steady-state quantities of one scenario on an ``omega_h`` grid.
+def _value_names(result, quantities: list[str]) -> list[str]:
+    if quantities == ["all"]:
+        return list(result.values)
+    return [q for q in quantities if q not in COUNTING_QUANTITIES]
+
+
+def exact_task(
+    models: list[dict], quantities: list[str], counting: bool
+) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Exact steady-state quantities (and counting statistics) of a list of models.
 
     Parameters
     ----------
-    model : dict
-        ``PaperModel`` keywords without ``omega_h``.
-    grid : list of float
-        ``omega_h`` values.
+    models : list of dict
+        ``PaperModel`` keywords, one per point.
+    quantities : list of str
+        Names of :func:`qjump.exact` values, or ``["all"]``.
+    counting : bool
+        Add the hot-bath counting statistics (:func:`qjump.counting_statistics`): mean,
+        diffusion and skewness of the quanta and of the heat (units ``omega_c`` per unit time
+        for the heat mean, ``omega_c^2`` and ``omega_c^3`` for the diffusion and skewness)
+        and the TUR ratio ``(D/J^2) sigma/2``.
 
     Returns
     -------
     frames : dict
-        ``{"exact": DataFrame}``: one row per grid point with ``omega_h``, every quantity of
-        :data:`QUANTITIES`, the exact ``regime`` and the solver ``residual``.
+        ``{"exact": DataFrame}`` in long form: ``index`` (position in `models`),
+        ``quantity``, ``exact``, ``regime``, ``residual``.
     meta : dict
         Empty.
     """
+    from ..liouville.fcs import counting_statistics
     from ..liouville.steady import exact
 
     rows = []
-    for x in grid:
-        r = exact(PaperModel(**model, omega_h=float(x)))
-        row = {"omega_h": float(x)}
-        row.update({q: float(r[q]) for q in QUANTITIES})
-        row["regime"] = r.regime
-        row["residual"] = float(r.info["residual"])
-        rows.append(row)
+    for i, kw in enumerate(models):
+        model = PaperModel(**kw)
+        r = exact(model)
+        vals = {q: float(r[q]) for q in _value_names(r, quantities)}
+        if counting:
+            st = counting_statistics(model, "h")
+            vals.update({k: float(st.values[k]) for k in COUNTING_QUANTITIES})
+        for q, v in vals.items():
+            rows.append(
+                {
+                    "index": i,
+                    "quantity": q,
+                    "exact": v,
+                    "regime": r.regime,
+                    "residual": float(r.info["residual"]),
+                }
+            )
     return {"exact": pd.DataFrame(rows)}, {}
 
 
 def trajectory_task(
-    model: dict, t_final: float, trajectories: int, sample_interval: float, seed: int
+    model: dict,
+    t_final: float,
+    trajectories: int,
+    sample_interval: float,
+    seed: int,
+    initial_state: str = "steady",
+    burn_in: float | None = 0.0,
+    target: dict | None = None,
+    quantities: list[str] | None = None,
+    counting: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Trajectory estimate of one model (steady-state start, no burn-in, one process).
+    """Trajectory estimate of one model (one process).
+
+    Parameters
+    ----------
+    model : dict
+        ``PaperModel`` keywords.
+    t_final : float
+        Length of each trajectory (the first batch, with a precision target).
+    trajectories : int
+        Trajectories (per batch, with a precision target).
+    sample_interval : float
+    seed : int
+    initial_state : {"steady", "ground", "thermal"}
+    burn_in : float, optional
+    target : dict, optional
+        ``{"quantity", "rel_se" or "se", "max_wall", "max_time"}``: passed to
+        :func:`qjump.simulate`, which adds blocks of trajectories until the standard error of
+        ``quantity`` meets the target or a cap (wall seconds, measured time) is reached.  The
+        rule looks at the SE only, never at the value, so it does not bias the mean; it works
+        without any exact input (the running SE over independent trajectories), so also
+        where no exact diffusion exists (large N).  With ``max_wall`` the result depends on
+        the machine's speed.
+    quantities : list of str, optional
+        Values to keep (default :data:`QUANTITIES`; ``["all"]``: every value).
+    counting : bool
+        Add the hot-bath scaled cumulants and TUR ratio with standard errors
+        (:meth:`TrajectoryResult.counting_statistics`).
 
     Returns
     -------
@@ -310,25 +174,54 @@ def trajectory_task(
         ``{"trajectory": DataFrame}`` with columns ``quantity``, ``trajectory``, ``se``,
         ``t_total`` (simulated time), ``trajectories``, ``jumps``, ``seed``.
     meta : dict
-        Empty (the runner adds the wall time).
+        ``target`` (the ``info["target"]`` of the result) when a target was given.
     """
     from ..trajectories.ensemble import simulate
 
+    kw: dict[str, Any] = {}
+    if target is not None:
+        kw["target_quantity"] = target.get("quantity", "Q_h")
+        if "rel_se" in target:
+            kw["target_rel_se"] = target["rel_se"]
+        else:
+            kw["target_se"] = target["se"]
+        for cap in ("max_wall", "max_time"):
+            if cap in target:
+                kw[cap] = target[cap]
+    pm = PaperModel(**model)
     r = simulate(
-        PaperModel(**model), t_final=t_final, trajectories=trajectories, seed=seed,
-        initial_state="steady", burn_in=0, n_jobs=1, sample_interval=sample_interval,
+        pm,
+        t_final=t_final,
+        trajectories=trajectories,
+        seed=seed,
+        initial_state=initial_state,
+        burn_in=burn_in,
+        n_jobs=1,
+        sample_interval=sample_interval,
         progress=False,
+        **kw,
     )
-    frame = pd.DataFrame({
-        "quantity": list(QUANTITIES),
-        "trajectory": [float(r.values[q]) for q in QUANTITIES],
-        "se": [float(r.se[q]) for q in QUANTITIES],
-    })
+    names = _value_names(r, list(QUANTITIES if quantities is None else quantities))
+    vals = [float(r.values[q]) for q in names]
+    ses = [float(r.se[q]) for q in names]
+    if counting:
+        st = r.counting_statistics("h")
+        for k in COUNTING_QUANTITIES:
+            names.append(k)
+            vals.append(float(st.values[k]))
+            ses.append(float(st.se.get(k, math.nan)))
+    frame = pd.DataFrame({"quantity": names, "trajectory": vals, "se": ses})
     frame["t_total"] = float(r.info["simulated_time"])
-    frame["trajectories"] = int(trajectories)
+    frame["trajectories"] = int(r.info.get("trajectories", trajectories))
     frame["jumps"] = int(r.info["jumps"])
     frame["seed"] = int(seed)
-    return {"trajectory": frame}, {}
+    meta = {}
+    if target is not None and "target" in r.info:
+        meta["target"] = {
+            k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+            for k, v in r.info["target"].items()
+        }
+    return {"trajectory": frame}, meta
 
 
 def optimum_task(model: dict, window: list[float]) -> tuple[dict[str, pd.DataFrame], dict]:
@@ -353,17 +246,20 @@ def optimum_task(model: dict, window: list[float]) -> tuple[dict[str, pd.DataFra
         return float(exact(PaperModel(**model, omega_h=float(x)))["W"])  # W < 0 in the engine
 
     lo, hi = float(window[0]), float(window[1])
-    res = minimize_scalar(neg_power, bounds=(lo, hi), method="bounded",
-                          options={"xatol": 1e-9})
+    res = minimize_scalar(neg_power, bounds=(lo, hi), method="bounded", options={"xatol": 1e-9})
     x = float(res.x)
     r = exact(PaperModel(**model, omega_h=x))
     omega_c = r.model.omega_c
-    frame = pd.DataFrame([{
-        "omega_h_star": x,
-        "power_star": -float(r["W"]),
-        "eta_star": -float(r["W"]) / float(r["Q_h"]),
-        "eta_formula": 1.0 - omega_c / x,
-    }])
+    frame = pd.DataFrame(
+        [
+            {
+                "omega_h_star": x,
+                "power_star": -float(r["W"]),
+                "eta_star": -float(r["W"]) / float(r["Q_h"]),
+                "eta_formula": 1.0 - omega_c / x,
+            }
+        ]
+    )
     return {"optimum": frame}, {"nfev": int(res.nfev)}
 
 
@@ -377,7 +273,7 @@ def _class_masks(ss) -> dict[str, np.ndarray]:
         bits = np.zeros(dim, dtype=np.int64)
         for n in range(N):
             q = ops.qubit(b, n)
-            bits |= (np.rint(ops.spins.number(q).diagonal().real).astype(np.int64) << n)
+            bits |= np.rint(ops.spins.number(q).diagonal().real).astype(np.int64) << n
         occ[b] = bits
     diff_h = occ["h"][:, None] != occ["h"][None, :]
     diff_c = occ["c"][:, None] != occ["c"][None, :]
@@ -414,8 +310,12 @@ def table1_task(
     rows = []
     for s in scenarios:
         for x in points:
-            m = PaperModel(**model, omega_h=float(x), dissipation=s["dissipation"],
-                           interaction=s["interaction"])
+            m = PaperModel(
+                **model,
+                omega_h=float(x),
+                dissipation=s["dissipation"],
+                interaction=s["interaction"],
+            )
             ss = steady_state(m)
             rho = ss.full()
             masks = _class_masks(ss)
@@ -426,26 +326,22 @@ def table1_task(
                 for cls in TABLE1_CLASSES:
                     mask = masks[cls]
                     removed = float(np.real(np.sum(X.T * np.where(mask, 0.0, rho))))
-                    rows.append({
-                        "scenario": m.label,
-                        "omega_h": float(x),
-                        "quantity": q,
-                        "class": cls,
-                        "full": full,
-                        "removed": removed,
-                        "change": full - removed,
-                        "operator_norm": float(np.max(np.abs(X[mask]), initial=0.0)),
-                    })
+                    rows.append(
+                        {
+                            "scenario": m.label,
+                            "omega_h": float(x),
+                            "quantity": q,
+                            "class": cls,
+                            "full": full,
+                            "removed": removed,
+                            "change": full - removed,
+                            "operator_norm": float(np.max(np.abs(X[mask]), initial=0.0)),
+                        }
+                    )
     return {"table1": pd.DataFrame(rows)}, {}
 
 
 # ----------------------------------------------------------------------------- tasks
-def _model_without(config: StudyConfig, scenario: Mapping) -> dict:
-    m = config.model_for(scenario, 1.0).to_dict()
-    m.pop("omega_h")
-    return m
-
-
 def _round_up(t: float, digits: int = 2) -> float:
     """Round ``t > 0`` up to ``digits`` significant digits (stable task keys)."""
     e = math.floor(math.log10(t)) - digits + 1
@@ -455,25 +351,25 @@ def _round_up(t: float, digits: int = 2) -> float:
 def point_budgets(config: StudyConfig, scenario: Mapping) -> list[float]:
     """Simulated time (all trajectories together) of each trajectory point of a scenario.
 
-    Without ``trajectory.target_rel_se``: ``t_total * t_scale`` everywhere.  With it, each
-    point gets the time at which the predicted SE of ``Q_h``, ``Q_c`` and ``W`` is at most
-    ``target_rel_se`` times the largest exact ``|value|`` of that current over the
-    trajectory grid.  The prediction uses the exact heat diffusion ``D`` of the hot bath
-    (:func:`qjump.liouville.fcs.counting_statistics`): ``SE(Q_h) = sqrt(D/T)``, and since every
-    quantum
-    crosses between the ensembles, ``SE(Q_c) = (omega_c/omega_h) SE(Q_h)`` and
+    Without ``trajectory.target_rel_se``: ``t_total * t_scale`` (``t_total`` after the
+    overrides of the point).  With it, each point gets the time at which the predicted SE of
+    ``Q_h``, ``Q_c`` and ``W`` is at most ``target_rel_se`` times the largest exact
+    ``|value|`` of that current over the scenario's trajectory points.  The prediction uses
+    the exact heat diffusion ``D`` of the hot bath
+    (:func:`qjump.liouville.fcs.counting_statistics`): ``SE(Q_h) = sqrt(D/T)``, and since
+    every quantum crosses between the ensembles, ``SE(Q_c) = (omega_c/omega_h) SE(Q_h)`` and
     ``SE(W) = |1 - omega_c/omega_h| SE(Q_h)``.  The time is multiplied by ``t_scale``,
     clipped to ``[t_min, t_max]`` and rounded up to two significant digits.
     """
     tr = config.trajectory
-    grid = config.trajectory_grid
+    idx = config.trajectory_points
     target = tr.get("target_rel_se")
     if target is None:
-        return [float(tr["t_total"]) * scenario["t_scale"]] * len(grid)
+        return [float(config.trajectory_options(i)["t_total"]) * scenario["t_scale"] for i in idx]
     from ..liouville.fcs import counting_statistics
     from ..liouville.steady import exact
 
-    models = [config.model_for(scenario, x) for x in grid]
+    models = [config.model_at(scenario, config.points[i]) for i in idx]
     vals = [exact(m) for m in models]
     D = [counting_statistics(m).heat_diffusion for m in models]
     scale = {q: max(abs(v[q]) for v in vals) for q in ("Q_h", "Q_c", "W")}
@@ -488,122 +384,253 @@ def point_budgets(config: StudyConfig, scenario: Mapping) -> list[float]:
     return out
 
 
+def _exact_chunks(config: StudyConfig) -> list[list[int]]:
+    """Consecutive exact points grouped into tasks of similar cost (``4**N`` per point)."""
+    chunks: list[list[int]] = []
+    cost = 0.0
+    for i in config.exact_points:
+        c = 4.0 ** config.point_N(config.points[i])
+        if chunks and cost + c <= EXACT_CHUNK_COST:
+            chunks[-1].append(i)
+            cost += c
+        else:
+            chunks.append([i])
+            cost = c
+    return chunks
+
+
 def build_tasks(config: StudyConfig) -> dict[str, list[Task]]:
-    """All tasks of a study, grouped by kind (``trajectory``, ``exact``, ``optimum``,
-    ``table1``); each key covers the parameters, seed, options and qjump version."""
-    traj_opts = {
-        "trajectories": int(config.trajectory["trajectories"]),
-        "sample_interval": float(config.trajectory["sample_interval"]),
-        "initial_state": "steady",
-        "burn_in": 0.0,
-    }
-    tasks: dict[str, list[Task]] = {"trajectory": [], "exact": [], "optimum": [], "table1": []}
+    """All tasks of a study, grouped by kind (``trajectory``, ``exact``, and with the paper's
+    analysis ``optimum`` and ``table1``); each key covers the parameters, seed, options and
+    qjump version.  ``task.args`` of trajectory tasks carry ``scenario`` and ``point``
+    indices in the label only; :func:`tidy_results` maps them back by position."""
+    tasks: dict[str, list[Task]] = {"trajectory": [], "exact": []}
+    quantities = list(config.quantities)
     for si, s in enumerate(config.scenarios):
-        base = _model_without(config, s)
-        M = traj_opts["trajectories"]
         budgets = point_budgets(config, s)
-        for pi, (x, t_total) in enumerate(zip(config.trajectory_grid, budgets, strict=True)):
-            model = config.model_for(s, x).to_dict()
-            seed = config.point_seed(si, pi)
-            opts = dict(traj_opts, t_final=t_total / M)
-            tasks["trajectory"].append(Task.make(
-                "study-trajectory", trajectory_task, {"model": model}, seed, opts,
-                args={"model": model, "t_final": t_total / M, "trajectories": M,
-                      "sample_interval": traj_opts["sample_interval"], "seed": seed},
-                label=f"trajectory {s['label']} omega_h={x:g}",
-            ))
-        grid = list(config.exact_grid)
-        tasks["exact"].append(Task.make(
-            "study-exact", exact_task, {"model": base, "grid": grid}, None,
-            {"quantities": list(QUANTITIES)},
-            args={"model": base, "grid": grid}, label=f"exact {s['label']}",
-        ))
-        window = [float(v) for v in config.analysis["engine_window"]]
-        tasks["optimum"].append(Task.make(
-            "study-optimum", optimum_task, {"model": base, "window": window}, None,
-            {"xatol": 1e-9}, args={"model": base, "window": window},
-            label=f"max power {s['label']}",
-        ))
-    points = [float(v) for v in config.analysis["table1_points"]]
-    base = dict(config.model)
-    scen = [{"dissipation": s["dissipation"], "interaction": s["interaction"]}
-            for s in config.scenarios]
-    tasks["table1"].append(Task.make(
-        "study-table1", table1_task, {"model": base, "scenarios": scen, "points": points},
-        None, {"classes": list(TABLE1_CLASSES), "quantities": list(TABLE1_QUANTITIES)},
-        args={"model": base, "scenarios": scen, "points": points}, label="table I",
-    ))
+        for rank, (pi, t_total) in enumerate(zip(config.trajectory_points, budgets, strict=True)):
+            opts = config.trajectory_options(pi)
+            M = int(opts["trajectories"])
+            model = config.model_at(s, config.points[pi]).to_dict()
+            seed = config.point_seed(si, rank)
+            burn_in = float(opts.get("burn_in", 0.0)) if opts["initial_state"] != "steady" else 0.0
+            t_final = burn_in + t_total / M
+            key_opts = {
+                "trajectories": M,
+                "sample_interval": float(opts["sample_interval"]),
+                "initial_state": opts["initial_state"],
+                "burn_in": burn_in,
+                "t_final": t_final,
+            }
+            args = {
+                "model": model,
+                "t_final": t_final,
+                "trajectories": M,
+                "sample_interval": key_opts["sample_interval"],
+                "seed": seed,
+            }
+            if opts["initial_state"] != "steady":
+                args["initial_state"] = opts["initial_state"]
+                args["burn_in"] = burn_in
+            extra = {}
+            if "target" in opts:
+                extra["target"] = opts["target"]
+            if quantities != list(QUANTITIES):
+                extra["quantities"] = quantities
+            if config.counting:
+                extra["counting"] = True
+            key_opts.update(extra)
+            args.update({k: v for k, v in extra.items() if k != "quantities"})
+            args["quantities"] = quantities
+            tasks["trajectory"].append(
+                Task.make(
+                    "study-trajectory",
+                    trajectory_task,
+                    {"model": model},
+                    seed,
+                    key_opts,
+                    args=args,
+                    label=f"trajectory {s['label']} {config.describe(config.points[pi])}",
+                )
+            )
+        for chunk in _exact_chunks(config):
+            models = [config.model_at(s, config.points[i]).to_dict() for i in chunk]
+            opts = {"quantities": quantities, "counting": config.counting}
+            tasks["exact"].append(
+                Task.make(
+                    "study-exact-points",
+                    exact_task,
+                    {"models": models},
+                    None,
+                    opts,
+                    args={"models": models, "quantities": quantities, "counting": config.counting},
+                    label=f"exact {s['label']} ({len(chunk)} points)",
+                )
+            )
+    if config.analysis["paper"]:
+        tasks["optimum"], tasks["table1"] = [], []
+        for s in config.scenarios:
+            base = config.model_for(s, 1.0).to_dict()
+            base.pop("omega_h")
+            window = [float(v) for v in config.analysis["engine_window"]]
+            tasks["optimum"].append(
+                Task.make(
+                    "study-optimum",
+                    optimum_task,
+                    {"model": base, "window": window},
+                    None,
+                    {"xatol": 1e-9},
+                    args={"model": base, "window": window},
+                    label=f"max power {s['label']}",
+                )
+            )
+        points = [float(v) for v in config.analysis["table1_points"]]
+        base = dict(config.model)
+        scen = [
+            {"dissipation": s["dissipation"], "interaction": s["interaction"]}
+            for s in config.scenarios
+        ]
+        tasks["table1"].append(
+            Task.make(
+                "study-table1",
+                table1_task,
+                {"model": base, "scenarios": scen, "points": points},
+                None,
+                {"classes": list(TABLE1_CLASSES), "quantities": list(TABLE1_QUANTITIES)},
+                args={"model": base, "scenarios": scen, "points": points},
+                label="table I",
+            )
+        )
     return tasks
 
 
 # ----------------------------------------------------------------------------- assembly
 def _z(traj: np.ndarray, exact: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """``(trajectory - exact) / se``; 0 when both agree to 1e-12 with ``se = 0``; NaN when
+    either value is missing or the SE is zero while they differ."""
     diff = traj - exact
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, diff / se, np.nan)
     z = np.where((se == 0) & (np.abs(diff) <= 1e-12), 0.0, z)
-    return np.where(np.isnan(traj), np.nan, z)
+    return np.where(np.isnan(traj) | np.isnan(exact), np.nan, z)
+
+
+def _axis_cell(v: Any) -> Any:
+    return ",".join(f"{x:g}" for x in v) if isinstance(v, tuple) else v
 
 
 def tidy_results(
     config: StudyConfig, tasks: dict[str, list[Task]], payloads: Mapping[str, Payload]
 ) -> pd.DataFrame:
-    """The tidy results table: one row per scenario, ``omega_h`` and quantity.
+    """The tidy results table: one row per scenario, point and quantity.
 
-    Columns: ``scenario``, ``dissipation``, ``interaction``, ``omega_h``, ``omega_c``,
-    ``x`` (``omega_h/omega_c``), ``quantity``, ``exact``, ``trajectory``, ``se``, ``z``,
-    ``regime`` (exact), ``t_total``, ``trajectories``, ``jumps``, ``seed``.
+    Columns: ``scenario``, ``dissipation``, ``interaction``, one column per swept parameter
+    (vectors as comma-separated text), ``omega_c`` and ``x = omega_h/omega_c`` when
+    ``omega_h`` is swept, ``quantity``, ``exact``, ``trajectory``, ``se``, ``z``, ``regime``
+    (exact), ``t_total``, ``trajectories``, ``jumps``, ``seed``.  Missing values are NaN
+    (no exact solve above ``[exact] max_N``; no trajectories off the trajectory points).
     """
-    frames = []
-    n_points = len(config.trajectory_grid)
+    chunks = _exact_chunks(config)
+    n_chunks, n_traj = len(chunks), len(config.trajectory_points)
+    rows = []
+    order: list[str] = []
     for si, s in enumerate(config.scenarios):
-        ex = payloads[tasks["exact"][si].key].frames["exact"]
-        long = ex.melt(id_vars=["omega_h", "regime"], value_vars=list(QUANTITIES),
-                       var_name="quantity", value_name="exact")
-        trs = []
-        for pi, x in enumerate(config.trajectory_grid):
-            t = payloads[tasks["trajectory"][si * n_points + pi].key].frames["trajectory"]
-            t = t.copy()
-            t.insert(0, "omega_h", float(x))
-            trs.append(t)
-        if trs:
-            long = long.merge(pd.concat(trs, ignore_index=True), on=["omega_h", "quantity"],
-                              how="left")
-        long.insert(0, "scenario", s["label"])
-        long.insert(1, "dissipation", s["dissipation"])
-        long.insert(2, "interaction", s["interaction"])
-        frames.append(long)
-    df = pd.concat(frames, ignore_index=True)
-    omega_c = float(config.model_for(config.scenarios[0], 1.0).omega_c)
-    df["omega_c"] = omega_c
-    df["x"] = df["omega_h"] / omega_c
-    for col in ("trajectory", "se", "t_total"):
-        if col not in df:
-            df[col] = np.nan
+        exact: dict[int, pd.DataFrame] = {}
+        for ci, chunk in enumerate(chunks):
+            f = payloads[tasks["exact"][si * n_chunks + ci].key].frames["exact"]
+            for idx, g in f.groupby("index", sort=False):
+                exact[chunk[int(idx)]] = g
+        traj: dict[int, pd.DataFrame] = {}
+        for rank, pi in enumerate(config.trajectory_points):
+            traj[pi] = payloads[tasks["trajectory"][si * n_traj + rank].key].frames["trajectory"]
+        for pi, point in enumerate(config.points):
+            e, t = exact.get(pi), traj.get(pi)
+            if e is None and t is None:
+                continue
+            ev = {} if e is None else dict(zip(e["quantity"], e["exact"], strict=True))
+            regime = "" if e is None else str(e["regime"].iloc[0])
+            tv = (
+                {}
+                if t is None
+                else {q: r for q, r in zip(t["quantity"], t.to_dict("records"), strict=True)}
+            )
+            names = list(dict.fromkeys([*ev, *tv]))
+            order.extend(n for n in names if n not in order)
+            for q in names:
+                row: dict[str, Any] = {
+                    "scenario": s["label"],
+                    "dissipation": s["dissipation"],
+                    "interaction": s["interaction"],
+                }
+                row.update({a: _axis_cell(point[a]) for a in config.axes})
+                row["quantity"] = q
+                row["exact"] = ev.get(q, math.nan)
+                tr = tv.get(q, {})
+                row["trajectory"] = tr.get("trajectory", math.nan)
+                row["se"] = tr.get("se", math.nan)
+                row["regime"] = regime
+                for col in ("t_total", "trajectories", "jumps", "seed"):
+                    row[col] = tr.get(col)
+                rows.append(row)
+    df = pd.DataFrame(rows)
+    if "omega_h" in config.axes:
+        pos = df.columns.get_loc("omega_h") + 1
+        if "omega_c" not in config.axes:
+            df.insert(pos, "omega_c", float(config.model.get("omega_c", 1.0)))
+            pos += 1
+        df.insert(pos, "x", df["omega_h"] / df["omega_c"])
+    for col in ("exact", "trajectory", "se", "t_total"):
         df[col] = df[col].astype(float)
     for col in ("trajectories", "jumps", "seed"):
-        if col not in df:
-            df[col] = pd.NA
-        df[col] = df[col].astype("Int64")
+        df[col] = df[col].astype("Float64").astype("Int64")
     df["z"] = _z(df["trajectory"].to_numpy(), df["exact"].to_numpy(), df["se"].to_numpy())
-    qorder = {q: i for i, q in enumerate(QUANTITIES)}
-    sorder = {s["label"]: i for i, s in enumerate(config.scenarios)}
-    df = df.sort_values(
-        by=["scenario", "omega_h", "quantity"],
-        key=lambda c: c.map(sorder) if c.name == "scenario"
-        else (c.map(qorder) if c.name == "quantity" else c),
-        kind="mergesort",
-    ).reset_index(drop=True)
-    cols = ["scenario", "dissipation", "interaction", "omega_h", "omega_c", "x", "quantity",
-            "exact", "trajectory", "se", "z", "regime", "t_total", "trajectories", "jumps",
-            "seed"]
+    cols = [
+        c
+        for c in df.columns
+        if c not in ("z", "regime", "t_total", "trajectories", "jumps", "seed")
+    ]
+    cols.insert(cols.index("se") + 1, "z")
+    cols += ["regime", "t_total", "trajectories", "jumps", "seed"]
     df = df[cols]
     df["regime"] = df["regime"].astype(str)
-    return df
+    return df.reset_index(drop=True)
 
 
-def _frame_of(tasks: list[Task], payloads: Mapping[str, Payload], name: str,
-              labels: list[str] | None = None) -> pd.DataFrame:
+def budget_table(
+    config: StudyConfig, tasks: dict[str, list[Task]], payloads: Mapping[str, Payload]
+) -> pd.DataFrame:
+    """One row per trajectory point: ``scenario``, the swept parameters, ``trajectories``,
+    ``t_total`` (simulated time), ``jumps``, ``wall_s`` and the precision target outcome."""
+    rows = []
+    n_traj = len(config.trajectory_points)
+    for si, s in enumerate(config.scenarios):
+        for rank, pi in enumerate(config.trajectory_points):
+            p = payloads[tasks["trajectory"][si * n_traj + rank].key]
+            f = p.frames["trajectory"].iloc[0]
+            row = {"scenario": s["label"]}
+            row.update({a: _axis_cell(config.points[pi][a]) for a in config.axes})
+            row.update(
+                {
+                    "trajectories": int(f["trajectories"]),
+                    "t_total": float(f["t_total"]),
+                    "jumps": int(f["jumps"]),
+                    "seed": int(f["seed"]),
+                    "wall_s": float(p.meta.get("wall_time_s", math.nan)),
+                }
+            )
+            target = p.meta.get("target")
+            if target is not None:
+                row["target_met"] = bool(target.get("met"))
+                row["stopped_by"] = target.get("stopped_by")
+                row["achieved_rel_se"] = target.get("achieved_rel_se")
+            rows.append(row)
+    columns = ["scenario", *config.axes, "trajectories", "t_total", "jumps", "seed", "wall_s"]
+    return pd.DataFrame(rows, columns=None if rows else columns)
+
+
+def _frame_of(
+    tasks: list[Task], payloads: Mapping[str, Payload], name: str, labels: list[str] | None = None
+) -> pd.DataFrame:
     parts = []
     for i, t in enumerate(tasks):
         f = payloads[t.key].frames[name].copy()
@@ -613,11 +640,40 @@ def _frame_of(tasks: list[Task], payloads: Mapping[str, Payload], name: str,
     return pd.concat(parts, ignore_index=True)
 
 
+def paper_inputs_missing(config: Mapping) -> str | None:
+    """Why the paper's analysis cannot run on a study (``None`` when it can).
+
+    ``config`` is the resolved configuration of ``study.json``.  The analysis needs the
+    switch ``[analysis] paper = true`` (a ``study.json`` without ``axes`` is an omega_h
+    paper study and has it implicitly), the single axis ``omega_h``, the regime boundaries
+    ``omega_h = omega_c`` and ``2 omega_c`` on the exact grid and at least one trajectory
+    point.
+    """
+    if not config.get("analysis", {}).get("paper", "axes" not in config):
+        return "not requested ([analysis] paper = false)"
+    if config.get("axes", ["omega_h"]) != ["omega_h"]:
+        return "needs the single sweep axis omega_h"
+    oc = float(config.get("model", {}).get("omega_c", 1.0))
+    grid = np.asarray(config.get("exact_grid", []), dtype=float)
+    lacking = [f"{b:g}" for b in (oc, 2 * oc) if not np.any(np.isclose(grid, b))]
+    if lacking:
+        return f"the exact grid lacks omega_h = {' and '.join(lacking)}"
+    if not config.get("trajectory_grid"):
+        return "no trajectory points"
+    return None
+
+
 # ----------------------------------------------------------------------------- entry points
 def default_out(config_path: str | os.PathLike, quick: bool) -> Path:
     """``runs/paper.toml`` -> ``runs/paper`` (``runs/paper-quick`` with ``--quick``)."""
     p = Path(config_path)
     return p.with_name(p.stem + ("-quick" if quick else ""))
+
+
+def written_files(directory: str | os.PathLike) -> list[Path]:
+    """The outputs of a study directory (not its task cache), sorted."""
+    directory = Path(directory)
+    return sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def run_study(
@@ -635,7 +691,7 @@ def run_study(
     Parameters
     ----------
     config : path-like
-        The study TOML file.
+        The study TOML file (format: :mod:`qjump.studies.config`).
     out : path-like, optional
         Output directory; default: next to the TOML, named after its stem
         (``runs/paper.toml`` -> ``runs/paper/``; ``runs/paper-quick/`` with `quick`).
@@ -656,17 +712,24 @@ def run_study(
     -------
     Path
         The output directory.
+
+    Raises
+    ------
+    ConfigError
+        A bad study file (one line; a :class:`ValueError`).
     """
     t0 = time.perf_counter()
     cfg = load_config(config, quick=quick)
     out = default_out(config, quick) if out is None else Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     store = TaskStore(out / "cache", on_problem=lambda p: problems.append(str(p)))
     tasks = build_tasks(cfg)
-    # longest first: trajectory tasks by budget, then the cheap exact/derived ones
-    order = sorted(tasks["trajectory"], key=lambda t: -t.args["t_final"])
-    order += tasks["exact"] + tasks["optimum"] + tasks["table1"]
+    # longest first: trajectory tasks by budget, then the exact and derived ones
+    order = sorted(tasks["trajectory"], key=lambda t: -t.args["t_final"] * t.args["trajectories"])
+    order += [t for kind, ts in tasks.items() if kind != "trajectory" for t in ts]
     computed: list[str] = []
 
     def hook(key: str, payload: Payload) -> None:
@@ -676,18 +739,30 @@ def run_study(
 
     if backend == "dask" and n_jobs == -1:
         n_jobs = None
-    payloads = run_tasks(order, store, backend=backend, n_jobs=n_jobs, scheduler=scheduler,
-                         quiet=quiet, on_result=hook, label=f"study {cfg.name}")
+    payloads = run_tasks(
+        order,
+        store,
+        backend=backend,
+        n_jobs=n_jobs,
+        scheduler=scheduler,
+        quiet=quiet,
+        on_result=hook,
+        label=f"study {cfg.name}",
+    )
     results = tidy_results(cfg, tasks, payloads)
-    labels = [s["label"] for s in cfg.scenarios]
-    optimum = _frame_of(tasks["optimum"], payloads, "optimum", labels)
-    table1 = _frame_of(tasks["table1"], payloads, "table1")
     results.to_parquet(out / "results.parquet", index=False)
     results.to_csv(out / "results.csv", index=False)
-    optimum.to_csv(out / "optimum.csv", index=False)
-    table1.to_csv(out / "table1.csv", index=False)
-    traj_wall = sum(float(payloads[t.key].meta.get("wall_time_s", 0.0))
-                    for t in tasks["trajectory"])
+    budget = budget_table(cfg, tasks, payloads)
+    budget.to_csv(out / "budget.csv", index=False)
+    if cfg.analysis["paper"]:
+        labels = [s["label"] for s in cfg.scenarios]
+        _frame_of(tasks["optimum"], payloads, "optimum", labels).to_csv(
+            out / "optimum.csv", index=False
+        )
+        _frame_of(tasks["table1"], payloads, "table1").to_csv(out / "table1.csv", index=False)
+    traj_wall = sum(
+        float(payloads[t.key].meta.get("wall_time_s", 0.0)) for t in tasks["trajectory"]
+    )
     meta = {
         "config": cfg.to_dict(),
         "config_file": str(config),
@@ -700,31 +775,62 @@ def run_study(
         "trajectory_task_wall_s": traj_wall,
         "run_wall_s": time.perf_counter() - t0,
     }
-    (out / "study.json").write_text(json.dumps(meta, indent=2) + "\n")
-    if problems and not quiet:
-        for p in problems:
-            print(f"qjump run: recomputed a damaged task result: {p}", file=sys.stderr)
-    report_study(out)
+    (out / "study.json").write_text(json.dumps(meta, indent=2, default=_json_default) + "\n")
+    report_study(out, quiet=quiet)
     return out
 
 
-def report_study(directory: str | os.PathLike) -> Path:
+def _json_default(x: Any) -> Any:
+    if isinstance(x, tuple):
+        return list(x)
+    if hasattr(x, "item"):
+        return x.item()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")
+
+
+def report_study(directory: str | os.PathLike, quiet: bool = True) -> Path:
     """Re-draw the figures and ``report.md`` of a finished study from its stored tables.
+
+    The generic figure (:func:`qjump.studies.figures.draw_quantities`) is always drawn.
+    The paper's figures and claims report (:func:`qjump.analysis.paper.write_all`) are
+    written when the study switches them on and their inputs are present
+    (:func:`paper_inputs_missing`); otherwise the generic report
+    (:func:`qjump.studies.report.write_report`).
 
     Parameters
     ----------
     directory : path-like
-        The study output directory (with ``results.parquet``, ``optimum.csv``,
-        ``table1.csv`` and ``study.json``).
+        The study output directory (with ``results.parquet`` and ``study.json``).
+    quiet : bool, optional
+        No note on stderr when a requested paper analysis is skipped.
 
     Returns
     -------
     Path
         The path of ``report.md``.
     """
-    from ..analysis import paper
+    from .figures import draw_quantities
+    from .report import write_report
 
     directory = Path(directory)
-    if not (directory / "results.parquet").exists():
-        raise ValueError(f"{directory}: no results.parquet (run `qjump run` first)")
-    return paper.write_all(directory)
+    for name in ("results.parquet", "study.json"):
+        if not (directory / name).exists():
+            raise ConfigError(f"{directory}: no {name} (run `qjump run STUDY.toml` first)")
+    meta = json.loads((directory / "study.json").read_text())
+    config = meta["config"]
+    results = pd.read_parquet(directory / "results.parquet")
+    draw_quantities(results, config, directory)
+    reason = paper_inputs_missing(config)
+    if reason is None:
+        from ..analysis import paper
+
+        return paper.write_all(directory)
+    if config.get("analysis", {}).get("paper") and not quiet:
+        print(
+            f"qjump run: paper analysis skipped: {reason}; writing the generic report",
+            file=sys.stderr,
+        )
+    budget = directory / "budget.csv"
+    return write_report(
+        directory, results, meta, pd.read_csv(budget) if budget.exists() else pd.DataFrame()
+    )

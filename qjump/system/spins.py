@@ -76,11 +76,3 @@ class SpinSystem:
         """The block of ``op`` mapping sector ``k_in`` to sector ``k_out``."""
         op = sp.csr_matrix(op)
         return op[self.sectors[k_out]][:, self.sectors[k_in]].tocsr()
-
-    def blocks(self, op: sp.spmatrix, shift: int = 0) -> list[sp.csr_matrix | None]:
-        """All blocks ``op[k + shift, k]``; ``None`` where sector ``k + shift`` does not exist."""
-        out: list[sp.csr_matrix | None] = []
-        for k in range(self.n_qubits + 1):
-            k2 = k + shift
-            out.append(self.block(op, k2, k) if 0 <= k2 <= self.n_qubits else None)
-        return out

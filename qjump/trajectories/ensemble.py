@@ -24,7 +24,7 @@ import dataclasses
 import json
 import math
 import os
-import sys
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -37,12 +37,14 @@ from ..execution.backends import run_tasks
 from ..execution.cache import MemoryStore, Task, TaskStore
 from ..liouville.steady import relaxation_time
 from ..model import PaperModel
-from ..results import Result
+from ..results import CountingStatistics, Result
 from ..system.context import model_system
 from ..system.quantities import order_values
-from .kernel import unravelling
+from .estimates import counting_statistics_from_windows
+from .options import TrajectoryOptions
 from .records import record_frame, window_frame
-from .trajectory import INITIAL_STATES, TrajectoryOutput, TrajectorySpec, run_trajectory
+from .sectors import sector_data
+from .trajectory import TrajectoryOutput, TrajectorySpec, run_trajectory, trajectory_seed
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
 
@@ -58,6 +60,9 @@ MAX_N_RELAXATION = 4
 class TrajectoryResult(Result):
     """Trajectory estimates (a :class:`~qjump.results.Result`) plus the underlying data.
 
+    ``info`` carries the run's options (``info["options"]``), seed and package versions, so
+    :meth:`replay` can reproduce any trajectory bit for bit.
+
     Attributes
     ----------
     windows : pandas.DataFrame
@@ -72,22 +77,42 @@ class TrajectoryResult(Result):
     per_trajectory: pd.DataFrame | None = None
     records: pd.DataFrame | None = None
 
-    def cumulants(self) -> dict[str, float | None]:
-        """Trajectory estimates of the hot-bath scaled cumulants with standard errors.
+    @property
+    def options(self) -> TrajectoryOptions:
+        """The options the run was made with."""
+        return TrajectoryOptions(**self.info["options"])
 
-        Keys ``quanta_mean, quanta_mean_se, quanta_diffusion, ..., heat_skewness_se``
-        (physics notes §6 names); estimators, bootstrap errors and the finite-``T`` bias
-        are documented in :mod:`qjump.trajectories.estimates`.  Values that are not available (the
-        standard errors with fewer than 8 trajectories) are ``None``, as in
-        :meth:`to_dict`, so the mapping is JSON-ready.
+    def counting_statistics(self, bath: str = "h") -> CountingStatistics:
+        """Trajectory estimates of the scaled cumulants of ``bath``'s quanta and heat and of
+        the TUR ratio, with standard errors: the same shape as
+        :func:`qjump.counting_statistics` (estimators in :mod:`qjump.trajectories.estimates`)."""
+        return counting_statistics_from_windows(self, bath)
+
+    def replay(self, trajectory: int) -> TrajectoryResult:
+        """Run trajectory ``trajectory`` of this run again, alone.
+
+        Its windows, per-trajectory estimates and records are bit-identical to that
+        trajectory's rows in this result (same model, options and seed; the versions in
+        ``info["versions"]`` should match the installed ones).
         """
-        from .estimates import scaled_cumulants
-
-        out: dict[str, float | None] = {}
-        for quantity in ("quanta", "heat"):
-            est = scaled_cumulants(self.windows, "h", quantity).to_dict()
-            out.update({k: v if math.isfinite(v) else None for k, v in est.items()})
-        return out
+        n = len(self.per_trajectory)
+        if isinstance(trajectory, bool) or not isinstance(trajectory, (int, np.integer)) or not (
+            0 <= trajectory < n
+        ):
+            raise ValueError(f"trajectory: expected an id in 0..{n - 1}, got {trajectory!r}")
+        spec = TrajectorySpec(
+            t_final=self.info["t_final"],
+            burn_in=self.info["burn_in"],
+            window=self.info["window"],
+            sample_interval=self.options.sample_interval,
+            initial_state=self.info["initial_state"],
+            records=self.records is not None,
+        )
+        i = int(trajectory)
+        frames = run_batch(self.model, spec, [i], [trajectory_seed(self.info["seed"], i)])
+        info = {k: v for k, v in self.info.items() if k != "target"}
+        return assemble(self.model, spec, [frames], seed=self.info["seed"],
+                        t0=time.perf_counter(), info=info)
 
 
 def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float | None]:
@@ -99,7 +124,7 @@ def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float
     """
     if initial_state == "steady":
         return 0.0, None
-    if not _relaxation_time_affordable(model):
+    if model.N > MAX_N_RELAXATION:
         raise ValueError(
             f"burn_in: no default for N={model.N}: the relaxation time that sets it needs an "
             f"exact spectral computation (feasible up to N={MAX_N_RELAXATION}); give burn_in "
@@ -109,73 +134,26 @@ def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float
     return float(BURN_IN_RELAXATION_TIMES * tau), tau
 
 
-def _relaxation_time_affordable(model: PaperModel) -> bool:
-    return model.N <= MAX_N_RELAXATION
-
-
-def _check_int(name: str, value: Any, minimum: int, allow_negative_jobs: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name}: expected an integer, got {value!r}")
-    value = int(value)
-    if allow_negative_jobs:
-        if value == 0:
-            raise ValueError(
-                f"{name}: must be a positive number of workers or negative (-1 = all cores), "
-                f"got {value}"
-            )
-        return value
-    if value < minimum:
-        raise ValueError(f"{name}: must be >= {minimum}, got {value}")
-    return value
-
-
-def _check_time(name: str, value: Any, *, positive: bool) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(x) or (x <= 0 if positive else x < 0):
-        what = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name}: must be finite and {what}, got {value!r}")
-    return x
-
-
-def make_spec(
-    model: PaperModel,
-    *,
-    t_final: float,
-    burn_in: float | None,
-    initial_state: str,
-    window: float | None,
-    sample_interval: float,
-    records: bool,
-) -> tuple[TrajectorySpec, dict[str, Any]]:
-    """Validate the time grid and options; choose the default burn-in and window."""
-    if initial_state not in INITIAL_STATES:
-        raise ValueError(
-            f"initial_state: unknown value {initial_state!r}; allowed: {', '.join(INITIAL_STATES)}"
-        )
-    t_final = _check_time("t_final", t_final, positive=True)
+def make_spec(model: PaperModel, options: TrajectoryOptions) -> tuple[TrajectorySpec, dict]:
+    """The time grid of a run: the default burn-in, t_final and window filled in."""
     info: dict[str, Any] = {}
+    burn_in = options.burn_in
     if burn_in is None:
-        burn_in, tau = default_burn_in(model, initial_state)
-        if burn_in >= t_final:
-            raise ValueError(
-                f"t_final: {t_final:g} is not longer than the default burn-in {burn_in:.4g} "
-                f"(5 relaxation times of {model.label}); give a longer t_final, an explicit "
-                "burn_in, or initial_state='steady'"
-            )
+        burn_in, tau = default_burn_in(model, options.initial_state)
     else:
-        burn_in = _check_time("burn_in", burn_in, positive=False)
-        check = initial_state != "steady" and _relaxation_time_affordable(model)
-        tau = relaxation_time(model) if check else None
+        affordable = options.initial_state != "steady" and model.N <= MAX_N_RELAXATION
+        tau = relaxation_time(model) if affordable else None
+    t_final = options.t_final
+    if t_final is None:  # only with a precision target (validated by the options)
+        t_final = burn_in + 4.0 * max(burn_in, 500.0)
     if not t_final > burn_in:
-        raise ValueError(f"t_final: must be > burn_in ({burn_in:g}), got {t_final:g}")
+        raise ValueError(
+            f"t_final: {t_final:g} is not longer than the burn-in {burn_in:.4g} (5 relaxation "
+            f"times of {model.label} by default); give a longer t_final, an explicit burn_in, "
+            "or initial_state='steady'"
+        )
     info["relaxation_time"] = tau
-    if initial_state != "steady" and tau is not None and burn_in < SHORT_BURN_IN * tau:
+    if options.initial_state != "steady" and tau is not None and burn_in < SHORT_BURN_IN * tau:
         msg = (
             f"burn_in {burn_in:g} is shorter than {SHORT_BURN_IN:g} relaxation times "
             f"({SHORT_BURN_IN * tau:.4g}) of {model.label}: the estimates may be biased by the "
@@ -184,15 +162,14 @@ def make_spec(
         warnings.warn(msg, stacklevel=3)
         info["burn_in_warning"] = msg
     measured = t_final - burn_in
-    window = measured / 10.0 if window is None else _check_time("window", window, positive=True)
-    sample_interval = _check_time("sample_interval", sample_interval, positive=True)
+    window = measured / 10.0 if options.window is None else options.window
     spec = TrajectorySpec(
         t_final=t_final,
         burn_in=burn_in,
         window=min(window, measured),
-        sample_interval=sample_interval,
-        initial_state=initial_state,
-        records=bool(records),
+        sample_interval=options.sample_interval,
+        initial_state=options.initial_state,
+        records=options.records,
     )
     return spec, info
 
@@ -232,8 +209,8 @@ def per_trajectory_frame(
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every linear quantity and of the currents."""
     q = model_system(model).quantities
-    un = unravelling(model)
-    # the unravelling sorted the support by sector; map back to the QuantitySet's order
+    un = sector_data(model)
+    # the sector data sorts the support by sector; map back to the QuantitySet's order
     order = np.searchsorted(q.support, un.support)
     T = spec.measured_time
     rows = []
@@ -283,112 +260,257 @@ def estimate(
 
 def simulate(
     model: PaperModel,
+    options: TrajectoryOptions | None = None,
     *,
-    t_final: float,
-    trajectories: int = 16,
-    burn_in: float | None = None,
-    seed: int = 0,
-    n_jobs: int = 1,
-    initial_state: str = "thermal",
-    window: float | None = None,
-    sample_interval: float = 2.0,
-    records: bool = False,
-    progress: bool | None = None,
+    progress: bool = True,
     save: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    **keywords: Any,
 ) -> TrajectoryResult:
     """Estimate the steady state of ``model`` from quantum-jump trajectories.
 
     Parameters
     ----------
     model : PaperModel
-    t_final : float
-        Length of each trajectory (time units of ``1/omega_c``).
-    trajectories : int
-        Number of trajectories ``M >= 1`` (standard errors need ``M >= 2``).
-    burn_in : float, optional
-        Time discarded at the start of each trajectory.  Default: 0 for
-        ``initial_state="steady"``, else 5 relaxation times of the model.  A burn-in shorter
-        than 3 relaxation times is flagged (warning and ``info["burn_in_warning"]``).
-    seed : int
-        Run seed ``>= 0``; trajectory ``i`` uses ``SeedSequence(seed).spawn(M)[i]``.
-    n_jobs : int
-        joblib workers (loky); ``-1`` uses all cores.  Results do not depend on it.
-    initial_state : {"thermal", "ground", "steady"}
-        ``thermal``: a basis state drawn from the product of each TLS's thermal state at its
-        own bath's temperature; ``ground``; ``steady``: an eigenvector of the exact steady
-        state drawn with its eigenvalue as probability (no burn-in needed).
-    window : float, optional
-        Length of the counting windows (default: a tenth of the measured time).
-    sample_interval : float
-        Grid spacing for conditional expectation values (default 2).
-    records : bool
-        Keep the raw jump records (memory grows with the number of jumps).
-    progress : bool, optional
-        Progress bar on stderr; default on for runs with more than one batch when stderr is a
-        terminal.
+    options : TrajectoryOptions, optional
+        The run's options; or give them as keywords (``t_final=..., trajectories=...``), which
+        build a :class:`TrajectoryOptions` (see it for every option and its default).
+    progress : bool
+        Progress bar (tqdm, on a terminal or in a notebook) and notes on stderr for runs with
+        more than one batch.
     save : path, optional
         Directory for the run's Parquet summaries and metadata (:func:`write_run`).  Each
         finished batch of trajectories is stored atomically under ``save/batches`` as it
         completes, keyed by the model, options, seed and qjump version, so an interrupted
-        run resumes where it stopped when called again with the same arguments.
+        run resumes where it stopped when called again with the same arguments.  A directory
+        that holds a different run is refused unless ``overwrite=True``, which removes the
+        old run's files first.
+    overwrite : bool
+        Replace a different run stored in ``save``.
 
     Returns
     -------
     TrajectoryResult
         Same keys as :func:`qjump.exact`, each with a standard error; ``info`` holds
         ``simulated_time``, ``jumps``, ``wall_time_s``, ``burn_in``, ``trajectories``,
-        ``seed`` and the relaxation time used for the burn-in.
+        ``seed``, the relaxation time used for the burn-in, the package ``versions`` and,
+        with a precision target, ``target``.
+
+    Notes
+    -----
+    Precision targets (``target_rel_se`` or ``target_se``): the run is extended by blocks of
+    ``trajectories`` new trajectories (ids continue, so the first block is exactly the run
+    without a target) until the standard error of ``target_quantity`` reaches the goal, or
+    ``max_wall`` seconds or ``max_time`` simulated time units are spent.  The rule looks
+    only at the standard error, never at the value: a relative target is turned into an
+    absolute goal ``target_rel_se * |value|`` once, from the first block (the pilot), and
+    from then on the run stops on the SE alone, so the stopping rule does not bias the mean
+    (beyond the pilot's own weight in it).  ``info["target"]`` reports the goal, the
+    achieved SE and relative SE, whether the goal was met and what stopped the run.
     """
     t0 = time.perf_counter()
-    M = _check_int("trajectories", trajectories, 1)
-    seed = _check_int("seed", seed, 0)
-    n_jobs = _check_int("n_jobs", n_jobs, 1, allow_negative_jobs=True)
-    spec, info = make_spec(
-        model,
-        t_final=t_final,
-        burn_in=burn_in,
-        initial_state=initial_state,
-        window=window,
-        sample_interval=sample_interval,
-        records=records,
-    )
-    seeds = np.random.SeedSequence(seed).spawn(M)
-    tasks = []
-    for ids in batch_layout(M):
-        params = {"model": model.to_dict(), "spec": dataclasses.asdict(spec), "ids": ids}
-        args = {"model": model, "spec": spec, "ids": ids, "seeds": [seeds[i] for i in ids]}
-        tasks.append(Task.make("trajectory-batch", _batch_task, params, seed, args=args,
-                               label=f"trajectories {ids[0]}-{ids[-1]}"))
-    store = MemoryStore() if save is None else TaskStore(Path(save) / "batches")
-    if progress is None:
-        progress = len(tasks) > 1 and sys.stderr.isatty()
-    payloads = run_tasks(
-        tasks,
-        store,
-        backend="serial" if n_jobs == 1 else "loky",
-        n_jobs=n_jobs,
-        quiet=not progress,
-        label="trajectory batches",
-    )
-    frames = [payloads[t.key].frames for t in tasks]
-    result = assemble(model, spec, frames, seed=seed, t0=t0, info=info)
+    if options is None:
+        options = TrajectoryOptions(**keywords)
+    elif keywords:
+        options = options.replace(**keywords)
+    spec, info = make_spec(model, options)
+    if options.has_target and options.target_quantity not in model_system(model).quantities.names:
+        raise ValueError(
+            f"target_quantity: unknown quantity {options.target_quantity!r}; allowed: the "
+            "linear quantities of qjump.exact (e.g. Q_h, Q_c, W, C_loc)"
+        )
+    store = MemoryStore()
+    if save is not None:
+        store = TaskStore(prepare_run_directory(Path(save), model, options, overwrite))
+    frames: list[dict[str, pd.DataFrame]] = []
+    target_info = None
+    if not options.has_target:
+        frames = run_block(model, spec, options, range(options.trajectories), store, progress)
+    else:
+        frames, target_info = run_to_target(model, spec, options, store, progress, t0)
+    if options.trajectories < 2 and not options.has_target:
+        warnings.warn(
+            "trajectories=1: no standard error is available (it needs >= 2 trajectories)",
+            stacklevel=2,
+        )
+    info["options"] = options.to_dict()
+    info["versions"] = package_versions()
+    if target_info is not None:
+        info["target"] = target_info
+    result = assemble(model, spec, frames, seed=options.seed, t0=t0, info=info)
     if save is not None:
         write_run(Path(save), result)
     return result
+
+
+def run_block(
+    model: PaperModel,
+    spec: TrajectorySpec,
+    options: TrajectoryOptions,
+    ids: range,
+    store,
+    progress: bool,
+) -> list[dict[str, pd.DataFrame]]:
+    """Run the trajectories ``ids`` as tasks (at most 64 batches) and return their frames."""
+    tasks = []
+    for batch in batch_layout(len(ids)):
+        batch_ids = [ids[i] for i in batch]
+        params = {"model": model.to_dict(), "spec": dataclasses.asdict(spec), "ids": batch_ids}
+        seeds = [trajectory_seed(options.seed, i) for i in batch_ids]
+        args = {"model": model, "spec": spec, "ids": batch_ids, "seeds": seeds}
+        tasks.append(
+            Task.make(
+                "trajectory-batch", _batch_task, params, options.seed, args=args,
+                label=f"trajectories {batch_ids[0]}-{batch_ids[-1]}",
+            )
+        )
+    payloads = run_tasks(
+        tasks,
+        store,
+        backend=options.executor,
+        n_jobs=options.n_jobs,
+        quiet=not (progress and len(tasks) > 1),
+        label="trajectory batches",
+    )
+    return [payloads[t.key].frames for t in tasks]
+
+
+def run_to_target(
+    model: PaperModel,
+    spec: TrajectorySpec,
+    options: TrajectoryOptions,
+    store,
+    progress: bool,
+    t0: float,
+) -> tuple[list[dict[str, pd.DataFrame]], dict[str, Any]]:
+    """Extend a run by blocks of trajectories until its precision target is met (see
+    :func:`simulate`, Notes).  Returns the frames and the ``target`` report."""
+    q = options.target_quantity
+    M = options.trajectories
+    frames: list[dict[str, pd.DataFrame]] = []
+    blocks = 0
+    goal = options.target_se
+    stopped_by = None
+    while True:
+        n_new = 1 if blocks == 0 else blocks  # doubling, trimmed below
+        if blocks:
+            per = pd.concat([f["per_trajectory"] for f in frames])
+            mean, se = float(per[q].mean()), _se(per[q])
+            if goal is None:  # the pilot block fixes the absolute goal
+                goal = options.target_rel_se * abs(mean)
+            if math.isfinite(se) and se <= goal:
+                stopped_by = "target"
+                break
+            if math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M): blocks still needed
+                needed = math.ceil(blocks * (se / goal) ** 2) - blocks
+                n_new = max(1, min(blocks, needed))
+            elapsed = time.perf_counter() - t0
+            if options.max_wall is not None:
+                per_block = elapsed / blocks
+                room = int((options.max_wall - elapsed) // per_block)
+                if room < 1:
+                    stopped_by = "max_wall"
+                    break
+                n_new = min(n_new, room)
+            if options.max_time is not None:
+                room = int(options.max_time // (spec.measured_time * M)) - blocks
+                if room < 1:
+                    stopped_by = "max_time"
+                    break
+                n_new = min(n_new, room)
+        for b in range(blocks, blocks + n_new):
+            frames += run_block(model, spec, options, range(b * M, (b + 1) * M), store,
+                                progress)
+        blocks += n_new
+    per = pd.concat([f["per_trajectory"] for f in frames])
+    mean, se = float(per[q].mean()), _se(per[q])
+    report = {
+        "quantity": q,
+        "target_rel_se": options.target_rel_se,
+        "target_se": goal,
+        "achieved_se": se,
+        "achieved_rel_se": se / abs(mean) if mean != 0 else math.inf,
+        "met": stopped_by == "target",
+        "stopped_by": stopped_by,
+        "blocks": blocks,
+    }
+    return frames, report
+
+
+def _se(x: pd.Series) -> float:
+    return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of qjump and of the numerical libraries that shape its results."""
+    import numba
+    import scipy
+
+    from .. import __version__
+
+    return {"qjump": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
+            "numba": numba.__version__}
 
 
 def _batch_task(model, spec, ids, seeds):
     return run_batch(model, spec, ids, seeds), {}
 
 
+RUN_FILES = ("windows.parquet", "trajectories.parquet", "records.parquet", "estimates.json",
+             "metadata.json")
+
+
+def prepare_run_directory(
+    directory: Path, model: PaperModel, options: TrajectoryOptions, overwrite: bool
+) -> Path:
+    """Check ``directory`` for a different run (refused unless ``overwrite``) and return the
+    folder of its batch cache.
+
+    The run's identity is its model and every option but the execution ones (``n_jobs``,
+    ``backend``), which do not change results.  With ``overwrite`` the old run's files and
+    batch cache are removed, so stale files never sit beside new ones.
+    """
+    identity = _run_identity(model, options)
+    meta_path = directory / "metadata.json"
+    if meta_path.exists():
+        try:
+            old = json.loads(meta_path.read_text())
+            old = {"model": old.get("model"), "options": old.get("options")}
+        except (OSError, ValueError, AttributeError):
+            old = None
+        if old != identity:
+            if not overwrite:
+                raise ValueError(
+                    f"save: {directory} holds a different run (another model, options or "
+                    "seed); choose another directory or pass overwrite=True (--overwrite) to "
+                    "replace it"
+                )
+            for name in RUN_FILES:
+                (directory / name).unlink(missing_ok=True)
+            shutil.rmtree(directory / "batches", ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    _atomic_write(meta_path, {**identity, "complete": False})
+    return directory / "batches"
+
+
+def _run_identity(model: PaperModel, options: TrajectoryOptions) -> dict[str, Any]:
+    opts = {k: v for k, v in options.to_dict().items() if k not in ("n_jobs", "backend")}
+    return {"model": model.to_dict(), "options": opts}
+
+
+def _atomic_write(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, allow_nan=False))
+    os.replace(tmp, path)
+
+
 def write_run(directory: Path, result: TrajectoryResult) -> None:
     """Write a run's summaries (Parquet) and metadata (JSON) atomically into ``directory``.
 
     Files: ``windows.parquet``, ``trajectories.parquet``, ``records.parquet`` (when kept),
-    ``estimates.json`` and ``metadata.json`` (qjump version, model, run options, seed).
+    ``estimates.json`` and ``metadata.json`` (model, options, seed, qjump and library
+    versions, and ``complete: true`` once everything is written).
     """
-    from .. import __version__
-
     directory.mkdir(parents=True, exist_ok=True)
     frames = {"windows": result.windows, "trajectories": result.per_trajectory}
     if result.records is not None:
@@ -397,17 +519,16 @@ def write_run(directory: Path, result: TrajectoryResult) -> None:
         tmp = directory / f".{name}.parquet.tmp"
         df.to_parquet(tmp, index=False)
         os.replace(tmp, directory / f"{name}.parquet")
+    _atomic_write(directory / "estimates.json", result.to_dict())
+    options = TrajectoryOptions(**result.info["options"])
     meta = {
-        "qjump_version": __version__,
-        "model": result.model.to_dict(),
-        "options": {k: result.info[k] for k in ("t_final", "burn_in", "initial_state",
-                                                "trajectories")},
+        **_run_identity(result.model, options),
         "seed": result.info["seed"],
+        "qjump_version": result.info["versions"]["qjump"],
+        "versions": result.info["versions"],
+        "complete": True,
     }
-    for name, obj in (("metadata", meta), ("estimates", result.to_dict())):
-        tmp = directory / f".{name}.json.tmp"
-        tmp.write_text(json.dumps(obj, indent=2, allow_nan=False))
-        os.replace(tmp, directory / f"{name}.json")
+    _atomic_write(directory / "metadata.json", meta)
 
 
 def assemble(
@@ -436,6 +557,7 @@ def assemble(
             "t_final": spec.t_final,
             "burn_in": spec.burn_in,
             "initial_state": spec.initial_state,
+            "window": spec.window,
             "seed": seed,
             "simulated_time": spec.measured_time * len(per),
             "jumps": int(per["jumps"].sum()),

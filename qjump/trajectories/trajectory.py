@@ -1,9 +1,11 @@
-"""One quantum-jump trajectory: initial state, the compiled kernel, and its raw output.
+"""One quantum-jump trajectory: options, initial state, the loop driver and its raw output.
 
-A trajectory is fully determined by the model, the :class:`TrajectorySpec` and its own
-``numpy.random.SeedSequence``.  The run's seed ``S`` gives trajectory ``i`` the child
-``SeedSequence(S, spawn_key=(i,))`` (the ``i``-th child of ``SeedSequence(S).spawn``), so any
-trajectory can be replayed alone with :func:`run_trajectory`.
+Owns :func:`run_trajectory` (the public way to run or replay one trajectory) and the choice
+of propagator.  A trajectory is fully determined by the model, the :class:`TrajectorySpec`,
+its own ``numpy.random.SeedSequence`` and the propagator.  The run's seed ``S`` gives
+trajectory ``i`` the child ``SeedSequence(S, spawn_key=(i,))`` (the ``i``-th child of
+``SeedSequence(S).spawn``), so ``run_trajectory(model, spec, trajectory_seed(S, i))`` replays
+trajectory ``i`` of a run bit for bit.
 """
 
 from __future__ import annotations
@@ -17,19 +19,27 @@ import numpy as np
 from ..liouville.steady import steady_state
 from ..model import PaperModel
 from ..system.context import model_system
-from .kernel import (
-    LargeUnravelling,
-    Unravelling,
-    _observe,
-    advance,
-    advance_large,
-    unravelling,
-)
+from .loop import Outputs, Schedule, advance, finish, new_state
+from .propagators import PROPAGATORS
+from .sectors import quantity_weights, sector_data
 
-__all__ = ["INITIAL_STATES", "TrajectoryOutput", "TrajectorySpec", "run_trajectory",
-           "trajectory_seed"]
+__all__ = [
+    "INITIAL_STATES",
+    "PROPAGATOR_NAMES",
+    "TrajectoryOutput",
+    "TrajectorySpec",
+    "choose_propagator",
+    "run_trajectory",
+    "trajectory_seed",
+]
 
 INITIAL_STATES = ("thermal", "ground", "steady")
+PROPAGATOR_NAMES = ("auto", *PROPAGATORS)
+#: ``propagator="auto"``: dense jump matrices up to this sector dimension (``N <= 3``; measured:
+#: sparse jumps are as fast at N = 3 and faster from N = 4, see RESULTS-throughput.md) ...
+AUTO_DENSE_MAX = 20
+#: ... and dense eigendecompositions up to this one (``N <= 6``), Krylov beyond.
+AUTO_EIGEN_MAX = 1000
 
 
 def trajectory_seed(seed: int, trajectory: int) -> np.random.SeedSequence:
@@ -88,6 +98,9 @@ class TrajectoryOutput:
     n_samples : int
     record_time, record_channel : ndarray or None
         Raw jump records (time, channel index) when requested.
+    observed : ndarray, shape (len(observe_times), n_quantities), or None
+        Conditional expectation value ``<psi|X|psi>/<psi|psi>`` of every linear quantity
+        (order of ``model_system(model).quantities.names``) at the requested times.
     """
 
     counts: np.ndarray
@@ -96,11 +109,31 @@ class TrajectoryOutput:
     n_samples: int
     record_time: np.ndarray | None = None
     record_channel: np.ndarray | None = None
+    observed: np.ndarray | None = None
+
+
+def choose_propagator(model: PaperModel, propagator: str = "auto") -> str:
+    """Name of the propagator used for ``model`` (``"auto"``: by the largest sector).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
+    if propagator not in PROPAGATOR_NAMES:
+        raise ValueError(
+            f"propagator: unknown value {propagator!r}; use one of {', '.join(PROPAGATOR_NAMES)}"
+        )
+    if propagator != "auto":
+        return propagator
+    dmax = max(model_system(model).spins.sector_dims)
+    if dmax <= AUTO_DENSE_MAX:
+        return "eigen"
+    return "eigen-large" if dmax <= AUTO_EIGEN_MAX else "krylov"
 
 
 def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Generator):
     """Sector and computational-basis vector (within the sector) of the initial state."""
-    un = unravelling(model)
     spins = model_system(model).spins
     if spec.initial_state == "steady":
         probs, states = _steady_eigenstates(model)
@@ -119,7 +152,7 @@ def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Gener
         raise ValueError(f"initial_state: unknown value {spec.initial_state!r}")
     index = int(np.sum(bits << (model.n_qubits - 1 - np.arange(model.n_qubits))))
     k = int(bits.sum())
-    vec = np.zeros(int(un.dims[k]), complex)
+    vec = np.zeros(int(spins.sector_dims[k]), complex)
     vec[spins.position[index]] = 1.0
     return k, vec
 
@@ -131,80 +164,80 @@ def _steady_eigenstates(model: PaperModel):
 
 
 def run_trajectory(
-    model: PaperModel, spec: TrajectorySpec, seed: np.random.SeedSequence
+    model: PaperModel,
+    spec: TrajectorySpec,
+    seed: np.random.SeedSequence,
+    *,
+    propagator: str = "auto",
+    observe_times: np.ndarray | None = None,
 ) -> TrajectoryOutput:
-    """Run one trajectory (see module docstring).
+    """Run (or replay) one trajectory (see the module docstring and :mod:`.loop`).
 
-    Models with sectors above :data:`qjump.trajectories.kernel.EIGEN_SECTOR_MAX` (``N >= 7``) are
-    propagated by the Krylov path of :mod:`qjump.trajectories.krylov`.
+    Parameters
+    ----------
+    model : PaperModel
+    spec : TrajectorySpec
+    seed : numpy.random.SeedSequence
+        The trajectory's own seed (:func:`trajectory_seed` for trajectory ``i`` of a run).
+    propagator : {"auto", "eigen", "eigen-large", "krylov"}
+        How the state evolves between jumps (:mod:`.propagators`); ``"auto"`` picks
+        ``eigen`` up to sector dimension 20 (``N <= 3``), ``eigen-large`` up to 1000
+        (``N <= 6``) and ``krylov`` beyond.  All give the same jumps up to round-off
+        (``krylov``: jump times to ~1e-9).
+    observe_times : array_like, optional
+        Sorted times in ``[0, t_final]`` at which the conditional expectation value of every
+        linear quantity is recorded (``TrajectoryOutput.observed``); it draws no random
+        numbers, so the trajectory is the same with or without it.
     """
-    un = unravelling(model)
-    if not isinstance(un, (Unravelling, LargeUnravelling)):
-        from .krylov import run_trajectory_krylov
-
-        return run_trajectory_krylov(model, spec, seed)
+    name = choose_propagator(model, propagator)
+    times = np.zeros(0) if observe_times is None else np.asarray(observe_times, float)
+    if (
+        times.ndim != 1
+        or np.any(np.diff(times) < 0)
+        or (times.size and (times[0] < 0 or times[-1] > spec.t_final))
+    ):
+        raise ValueError(
+            "observe_times: must be a sorted one-dimensional array of times in "
+            f"[0, t_final={spec.t_final:g}]"
+        )
+    sec = sector_data(model)
+    kind = PROPAGATORS[name]
+    prop = kind.build(model)
     rng = np.random.default_rng(seed)
     k0, vec = _initial_state(model, spec, rng)
-    d0 = int(un.dims[k0])
-    large = isinstance(un, LargeUnravelling)
-    dmax = int(un.dims.max())
-    phi = np.zeros(dmax, complex)
-    if large:
-        phi[:d0] = un.sector("Vinv", k0) @ vec
-        phi[:d0] /= math.sqrt((phi[:d0].conj() @ un.sector("G", k0) @ phi[:d0]).real)
-    else:
-        phi[:d0] = un.Vinv[k0, :d0, :d0] @ vec
-        phi[:d0] /= math.sqrt((phi[:d0].conj() @ un.G[k0, :d0, :d0] @ phi[:d0]).real)
+    ws = kind.workspace(prop, sec)
+    kind.prepare(prop, ws, sec, k0, vec)
     n_windows = spec.n_windows
-    state = np.array(
-        [0.0, spec.burn_in + 0.5 * spec.sample_interval, 0.0, 0.0, -1.0, 0.0, -1.0]
-    )
-    kstate = np.array([k0], dtype=np.int64)
-    counts = np.zeros((n_windows, 2, 2), np.int64)
-    edge_energy = np.zeros(n_windows + 1)
-    acc = np.zeros(un.support.size, complex)
+    sched = Schedule(spec.burn_in, spec.window, n_windows, spec.sample_interval, times)
+    n_q = len(model_system(model).quantities.names)
     cap = 0
     if spec.records:
         # generous bound on the jump rate: (2 n_i + 1) (sum_n g_{i,n})^2 summed over baths
         rate = sum((2 * model.bath(b)[2] + 1) * sum(model.bath(b)[3]) ** 2 for b in "hc")
         cap = int(1024 + 1.5 * rate * spec.measured_time)
-    rec_t = np.zeros(cap)
-    rec_ch = np.zeros(cap, np.int16)
-    while True:
-        if large:
-            status = advance_large(
-                state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
-                spec.sample_interval, un.dims, un.loff, un.moff, un.lam, un.V, un.Vinv, un.G, un.S,
-                un.dark, un.ch_bath, un.ch_kind, un.valid, un.rp_off, un.rp, un.nz_off, un.ix,
-                un.val, un.sup_ptr, un.sup_a, un.sup_b, un.sup_energy, counts, edge_energy,
-                acc, rec_t, rec_ch,
-            )
-        else:
-            status = advance(
-                state, kstate, phi, rng, spec.t_final, spec.burn_in, spec.window, n_windows,
-                spec.sample_interval, un.dims, un.lam, un.V, un.G, un.S, un.dark, un.ch_bath,
-                un.ch_kind, un.P, un.A, un.valid, un.sup_ptr, un.sup_a, un.sup_b,
-                un.sup_energy, counts, edge_energy, acc, rec_t, rec_ch,
-            )
-        if status == 0:
-            break
-        rec_t = np.concatenate([rec_t, np.zeros(rec_t.size)])
-        rec_ch = np.concatenate([rec_ch, np.zeros(rec_ch.size, np.int16)])
-    # energy at the final edge (t_final): phi is normalised at t_final
-    k = int(kstate[0])
-    psi = np.empty(dmax, complex)
-    lam_k = un.sector("lam", k) if large else un.lam[k]
-    V_k = un.sector("V", k) if large else un.V[k]
-    edge_energy[n_windows] = _observe(
-        phi, lam_k, V_k, int(un.dims[k]), 0.0, psi, un.sup_ptr[k], un.sup_ptr[k + 1],
-        un.sup_a, un.sup_b, acc, un.sup_energy, 1,
+    out = Outputs(
+        counts=np.zeros((n_windows, 2, 2), np.int64),
+        edge_energy=np.zeros(n_windows + 1),
+        state_sum=np.zeros(sec.support.size, complex),
+        rec_t=np.zeros(cap),
+        rec_ch=np.zeros(cap, np.int16),
+        weights=quantity_weights(model) if times.size else np.zeros((0, n_q), complex),
+        observed=np.zeros((times.size, n_q)),
     )
-    n_rec = int(state[5])
+    state = new_state(k0, sched)
+    while advance(state, prop, ws, sec, sched, out, rng, spec.t_final):
+        out = out._replace(
+            rec_t=np.concatenate([out.rec_t, np.zeros(out.rec_t.size)]),
+            rec_ch=np.concatenate([out.rec_ch, np.zeros(out.rec_ch.size, np.int16)]),
+        )
+    finish(state, prop, ws, sec, sched, out)
+    n_rec = int(state["n_records"][0])
     return TrajectoryOutput(
-        counts=counts,
-        edge_energy=edge_energy,
-        state_sum=acc,
-        n_samples=int(state[2]),
-        record_time=rec_t[:n_rec].copy() if spec.records else None,
-        record_channel=rec_ch[:n_rec].copy() if spec.records else None,
+        counts=out.counts,
+        edge_energy=out.edge_energy,
+        state_sum=out.state_sum,
+        n_samples=int(state["n_samples"][0]),
+        record_time=out.rec_t[:n_rec].copy() if spec.records else None,
+        record_channel=out.rec_ch[:n_rec].copy() if spec.records else None,
+        observed=out.observed if observe_times is not None else None,
     )

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    /work/venv/bin/python runs/fluctuations/make_figure.py
+    .venv/bin/python runs/fluctuations/make_figure.py
 
 Writes ``heat_distribution.png`` and ``heat_distribution.csv`` next to this script
 (physics notes §6; details in README.md).
@@ -30,24 +30,39 @@ SEED = 2026
 def main() -> None:
     model = qjump.PaperModel(dissipation="common", interaction="pairwise", omega_h=1.5)
     t0 = time.perf_counter()
-    result = simulate(model, t_final=T_FINAL, trajectories=TRAJECTORIES, seed=SEED,
-                      initial_state="steady", burn_in=0, window=TAU, n_jobs=2, progress=False)
+    result = simulate(
+        model,
+        t_final=T_FINAL,
+        trajectories=TRAJECTORIES,
+        seed=SEED,
+        initial_state="steady",
+        burn_in=0,
+        window=TAU,
+        n_jobs=2,
+        progress=False,
+    )
     table = heat_distribution_table(result, TAU, "h")
     table.to_csv(HERE / "heat_distribution.csv", index=False, float_format="%.10g")
     n = int(table["count"].sum())
     fig = heat_distribution_figure(
         table,
-        title=f"{model.label}, omega_h = {model.omega_h:g}: hot-bath heat over tau = {TAU:g}\n"
-              f"{TRAJECTORIES} steady-start trajectories x {T_FINAL:g}, {n} windows",
+        title=rf"{model.label}, $\omega_h = {model.omega_h:g}\,\omega_c$: hot-bath heat over "
+        rf"$\tau = {TAU:g}/\omega_c$" + "\n"
+        rf"{TRAJECTORIES} steady-start trajectories of ${T_FINAL:g}/\omega_c$, {n} windows",
     )
     fig.savefig(HERE / "heat_distribution.png", dpi=120)
     est = scaled_cumulants(result, "h", "quanta")
     ft = fluctuation_theorem_check(result, model, tau=TAU)
     summary = {
-        "model": model.label, "tau": TAU, "windows": n,
-        "quanta": est.to_dict(), "exact": qjump.liouville.fcs.cumulants(model, "h")._asdict(),
-        "ft_slope": ft.slope, "ft_slope_se": ft.slope_se, "affinity": ft.affinity,
-        "exact_gc_violation": ft.exact_violation,
+        "model": model.label,
+        "tau": TAU,
+        "windows": n,
+        "quanta": est.to_dict(),
+        "exact": qjump.liouville.fcs.cumulants(model, "h")._asdict(),
+        "ft_slope": ft.slope,
+        "ft_slope_se": ft.slope_se,
+        "affinity": ft.affinity,
+        "exact_gc_violation": qjump.liouville.fcs.gallavotti_cohen_violation(model),
         "wall_time_s": time.perf_counter() - t0,
     }
     print(json.dumps(summary, indent=2))

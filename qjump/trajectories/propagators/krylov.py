@@ -1,0 +1,301 @@
+"""Krylov propagator (``krylov``): adaptive restarted Arnoldi steps on the sparse sector blocks
+of ``H_eff``, for sectors too large for a dense eigendecomposition (``N >= 7``).
+
+Owns the Krylov data (sparse ``H_eff`` blocks), its workspace and its protocol operations.
+
+Error control
+-------------
+From the normalised reference state ``psi`` an Arnoldi process (classical Gram-Schmidt,
+re-orthogonalised once) builds an orthonormal basis ``Q_m`` and the Hessenberg matrix
+``H_m = Q_m^dag H_k Q_m`` (``m <= KRYLOV_M``), and for ``0 <= s <= h``
+
+    psi(s) ~ Q_m exp(-i s H_m) e_1 = Q_m W diag(exp(-i mu s)) c,   H_m = W diag(mu) W^-1,
+    c = W^-1 e_1.
+
+The a-posteriori estimate of Saad (1992) for the error of this approximation,
+
+    err(h) = h_{m+1,m} h |e_m^T phi_1(-i h H_m) e_1|,   phi_1(z) = (e^z - 1)/z,
+
+evaluated in the eigenbasis of ``H_m``, is kept below ``KRYLOV_TOL`` (absolute, for a
+unit-norm start) by halving ``h``; the next step starts from ``2 h``.  If the Arnoldi process
+breaks down (``h_{m+1,m} ~ 0``) the subspace is invariant and the step is exact for any ``h``.
+
+Within an accepted step the state is an eigen-coefficient vector of ``H_m`` with Gram matrix
+``W^dag W``, so the jump time (norm target rescaled by the norms at the earlier step ends)
+is found by the same safeguarded Newton iteration on ``ln n`` as the eigen propagators
+(:func:`.eigen.newton_delay`, bracketed by ``[0, h]``), and observations inside the step cost
+``O(m d)``.  The jump-time error is dominated by the propagation error ``<= KRYLOV_TOL`` per
+step.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+from numba.core import types
+from numba.extending import overload
+
+from ...model import PaperModel
+from ...system.context import model_system
+from ..sectors import SectorData, csr_apply, csr_blocks
+from .eigen import newton_delay, norm_and_slope, propagate
+from .protocol import apply_jump, find_jump, jump_weights, move_reference, state_at
+
+__all__ = ["KRYLOV_M", "KRYLOV_TOL", "KrylovData", "KrylovWorkspace", "krylov_propagator"]
+
+#: Bound on the a-posteriori Krylov error estimate per step (unit-norm start).
+KRYLOV_TOL = 1e-9
+#: Maximum Krylov dimension.
+KRYLOV_M = 30
+
+#: ``krylov``: sparse ``H_eff`` blocks (CSR block ``k`` maps sector ``k`` to itself).
+KrylovData = namedtuple("KrylovData", "H m_max")
+#: Workspace: reference state ``psi``; the current step ``Q``, ``Hm``, ``mu``, ``W``, ``c``,
+#: ``G``, ``S``; scratch ``coef``, ``y``, ``work``, ``jpsi``, ``new``, ``tmp``; ``scal`` =
+#: [subspace dimension, h_{m+1,m}, step length h].
+KrylovWorkspace = namedtuple("KrylovWorkspace", "psi Q Hm mu W c G S coef y work jpsi new tmp scal")
+
+
+@functools.lru_cache(maxsize=4)
+def krylov_propagator(model: PaperModel) -> KrylovData:
+    """Sparse ``H_eff`` sector blocks of ``model`` (cached)."""
+    ops = model_system(model).ops
+    spins = ops.spins
+    K = len(spins.sector_dims)
+    H = csr_blocks(((k, spins.block(ops.H_eff, k, k).tocsr()) for k in range(K)), K)
+    return KrylovData(H, KRYLOV_M)
+
+
+def workspace(prop: KrylovData, sec: SectorData) -> KrylovWorkspace:
+    dmax = int(sec.dims.max())
+    m = min(prop.m_max, dmax)
+    c = np.zeros
+    return KrylovWorkspace(
+        psi=c(dmax, complex),
+        Q=c((m + 1, dmax), complex),
+        Hm=c((m + 1, m), complex),
+        mu=c(m, complex),
+        W=c((m, m), complex),
+        c=c(m, complex),
+        G=c((m, m), complex),
+        S=c((m, m), complex),
+        coef=c(m, complex),
+        y=c(m, complex),
+        work=c(m, complex),
+        jpsi=c(dmax, complex),
+        new=c(dmax, complex),
+        tmp=c(dmax, complex),
+        scal=np.array([0.0, 0.0, 0.5]),
+    )
+
+
+def prepare(prop, ws: KrylovWorkspace, sec: SectorData, k: int, vec: np.ndarray) -> None:
+    """Reference state from the computational-basis vector ``vec`` of sector ``k``."""
+    d = int(sec.dims[k])
+    ws.psi[:d] = vec / np.linalg.norm(vec)
+    _trivial_step(ws, d)
+
+
+@nb.njit(cache=True)
+def _trivial_step(ws, d):
+    """The step ``psi(s) = psi`` (valid at ``s = 0``), used after the reference moves."""
+    Q, psi = ws.Q, ws.psi
+    for a in range(d):
+        Q[0, a] = psi[a]
+    ws.mu[0] = 0j
+    ws.W[0, 0] = 1.0
+    ws.c[0] = 1.0
+    ws.scal[0] = 1.0
+
+
+@nb.njit(cache=True)
+def _phi1(z):
+    if abs(z) < 1e-5:
+        return 1.0 + z * (0.5 + z / 6.0)
+    return (np.exp(z) - 1.0) / z
+
+
+@nb.njit(cache=True)
+def _arnoldi(prop, ws, d, k):
+    """Build the Krylov basis of the reference state; returns (m, h_{m+1,m}, breakdown)."""
+    m_max = min(ws.mu.size, d)
+    Q, Hm, w = ws.Q, ws.Hm, ws.tmp
+    Hm[:, :] = 0j
+    psi = ws.psi
+    for a in range(d):
+        Q[0, a] = psi[a]
+    for j in range(m_max):
+        csr_apply(prop.H, k, d, Q[j], w)
+        for _ in range(2):
+            cs = np.zeros(j + 1, np.complex128)
+            for i in range(j + 1):
+                u = 0j
+                for a in range(d):
+                    u += np.conj(Q[i, a]) * w[a]
+                cs[i] = u
+            for i in range(j + 1):
+                for a in range(d):
+                    w[a] -= cs[i] * Q[i, a]
+                Hm[i, j] += cs[i]
+        beta = 0.0
+        for a in range(d):
+            beta += w[a].real ** 2 + w[a].imag ** 2
+        beta = np.sqrt(beta)
+        Hm[j + 1, j] = beta
+        if beta < 1e-12:
+            return j + 1, 0.0, True
+        for a in range(d):
+            Q[j + 1, a] = w[a] / beta
+    return m_max, beta, False
+
+
+@nb.njit(cache=True)
+def _find_jump(prop, ws, sec, st, k, t_left):
+    d = sec.dims[k]
+    m, beta, breakdown = _arnoldi(prop, ws, d, k)
+    mu, W = np.linalg.eig(np.ascontiguousarray(ws.Hm[:m, :m]))
+    e1 = np.zeros(m, np.complex128)
+    e1[0] = 1.0
+    c = np.linalg.solve(W, e1)
+    ws.scal[0] = m
+    ws.scal[1] = beta
+    ws.mu[:m] = mu
+    ws.W[:m, :m] = W
+    ws.c[:m] = c
+    G = W.conj().T @ W
+    Gw, Sw = ws.G, ws.S
+    for a in range(m):
+        for b in range(m):
+            Gw[a, b] = G[a, b]
+            Sw[a, b] = 1j * (np.conj(mu[a]) - mu[b]) * G[a, b]
+    h = t_left if breakdown else min(2.0 * ws.scal[2], t_left)
+    while not breakdown:
+        phi_e = 0j
+        for a in range(m):
+            phi_e += W[m - 1, a] * _phi1(-1j * h * mu[a]) * c[a]
+        if beta * h * abs(phi_e) <= KRYLOV_TOL:
+            break
+        h *= 0.5
+    ws.scal[2] = h
+    Gm = ws.G[:m, :m]
+    Sm = ws.S[:m, :m]
+    propagate(ws.c, ws.mu, m, h, ws.coef)
+    n_end, _ = norm_and_slope(Gm, Sm, m, ws.coef)
+    if n_end > st.target:
+        return np.inf, h
+    return newton_delay(ws.c, ws.mu, Gm, Sm, m, st.target, h, ws.work), h
+
+
+@nb.njit(cache=True)
+def _state_at(prop, ws, sec, k, s, psi):
+    """``psi = Q W (exp(-i mu s) c)``; returns the squared norm ``||W (exp(-i mu s) c)||^2``."""
+    d = sec.dims[k]
+    m = int(ws.scal[0])
+    W, coef, y, Q = ws.W, ws.coef, ws.y, ws.Q
+    propagate(ws.c, ws.mu, m, s, coef)
+    n = 0.0
+    for i in range(m):
+        u = 0j
+        for a in range(m):
+            u += W[i, a] * coef[a]
+        y[i] = u
+        n += u.real**2 + u.imag**2
+    for a in range(d):
+        psi[a] = 0j
+    for i in range(m):
+        yi = y[i]
+        for a in range(d):
+            psi[a] += yi * Q[i, a]
+    return n
+
+
+@nb.njit(cache=True)
+def _move_reference(prop, ws, sec, st, k, s):
+    d = sec.dims[k]
+    n = _state_at(prop, ws, sec, k, s, ws.jpsi)
+    scale = 1.0 / np.sqrt(n)
+    psi, jpsi = ws.psi, ws.jpsi
+    for a in range(d):
+        psi[a] = jpsi[a] * scale
+    st.target = st.target / n
+    st.pending = -1.0
+    _trivial_step(ws, d)
+
+
+@nb.njit(cache=True)
+def _jump_weights(prop, ws, sec, st, k, tau, weights):
+    _state_at(prop, ws, sec, k, tau, ws.jpsi)
+    K = sec.dims.size
+    jumps, ch_kind, dims, jpsi, new = sec.jumps, sec.ch_kind, sec.dims, ws.jpsi, ws.new
+    total = 0.0
+    for j in range(weights.size):
+        w = 0.0
+        if jumps.valid[j * K + k]:
+            k2 = k + (1 if ch_kind[j] == 1 else -1)
+            w = csr_apply(jumps, j * K + k, dims[k2], jpsi, new)
+        weights[j] = w
+        total += w
+    return total
+
+
+@nb.njit(cache=True)
+def _apply_jump(prop, ws, sec, k, jc):
+    k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
+    d2 = sec.dims[k2]
+    w = csr_apply(sec.jumps, jc * sec.dims.size + k, d2, ws.jpsi, ws.new)
+    scale = 1.0 / np.sqrt(w)
+    psi, new = ws.psi, ws.new
+    for a in range(d2):
+        psi[a] = new[a] * scale
+    for a in range(d2, psi.size):
+        psi[a] = 0j
+    _trivial_step(ws, d2)
+    return k2
+
+
+def _is_krylov(prop) -> bool:
+    return isinstance(prop, types.BaseNamedTuple) and prop.instance_class is KrylovData
+
+
+@overload(find_jump)
+def _ov_find_jump(prop, ws, sec, st, k, t_left):
+    if _is_krylov(prop):
+        return lambda prop, ws, sec, st, k, t_left: _find_jump(prop, ws, sec, st, k, t_left)
+    return None
+
+
+@overload(state_at)
+def _ov_state_at(prop, ws, sec, k, s, psi):
+    if _is_krylov(prop):
+
+        def impl(prop, ws, sec, k, s, psi):
+            _state_at(prop, ws, sec, k, s, psi)
+
+        return impl
+    return None
+
+
+@overload(move_reference)
+def _ov_move_reference(prop, ws, sec, st, k, s):
+    if _is_krylov(prop):
+        return lambda prop, ws, sec, st, k, s: _move_reference(prop, ws, sec, st, k, s)
+    return None
+
+
+@overload(jump_weights)
+def _ov_jump_weights(prop, ws, sec, st, k, tau, weights):
+    if _is_krylov(prop):
+        return lambda prop, ws, sec, st, k, tau, weights: _jump_weights(
+            prop, ws, sec, st, k, tau, weights
+        )
+    return None
+
+
+@overload(apply_jump)
+def _ov_apply_jump(prop, ws, sec, k, jc):
+    if _is_krylov(prop):
+        return lambda prop, ws, sec, k, jc: _apply_jump(prop, ws, sec, k, jc)
+    return None
