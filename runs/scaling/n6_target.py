@@ -23,12 +23,12 @@ import numpy as np
 
 def _worker(wid: int, deadline: float, burn_in: float, measure: float, queue) -> None:
     from qjump.model import PaperModel
-    from qjump.trajectories.sectors import eigen_data, sector_data
+    from qjump.trajectories.sectors import sector_data
     from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
 
     model = PaperModel(N=6, omega_h=1.5, dissipation="common", interaction="pairwise")
     c0 = time.process_time()
-    sector_data(model), eigen_data(model)
+    sector_data(model)
     queue.put(("setup", wid, time.process_time() - c0))
     spec = TrajectorySpec(t_final=burn_in + measure, burn_in=burn_in, window=measure,
                           sample_interval=5.0, initial_state="ground")
