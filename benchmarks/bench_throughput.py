@@ -125,6 +125,8 @@ CASES = [
     (6, "krylov", 100),
     (7, "krylov", 20),
     (8, "krylov", 5),
+    (9, "krylov", 1),
+    (10, "krylov", 0.5),
 ]
 
 

@@ -107,7 +107,7 @@ def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
 
 
 def test_sparse_jump_propagator_reproduces_dense_one():
-    """The sparse-jump eigen propagator (``eigen-large``, used for N = 5, 6) gives the same
+    """The sparse-jump eigen propagator (``eigen-large``, used for N = 4, 5) gives the same
     trajectory as the dense one on an N=3 model: same jumps, same sampled state to
     round-off."""
     model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="independent", interaction="all-to-all")

@@ -22,6 +22,10 @@ One step of the loop
    (a second uniform number), then count the jump per window, bath and kind after the
    burn-in (the heat from bath ``i`` is ``omega_i (absorptions - emissions)``, physics
    notes §3) and append it to the records if they are kept.
+
+The propagator operations are compiled into :func:`advance` (one specialisation per
+propagator type).  numba's disk cache of a function is keyed on its own source file only:
+after editing a propagator module, delete this package's ``__pycache__/*.nb[ic]`` files.
 """
 
 from __future__ import annotations

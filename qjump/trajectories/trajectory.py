@@ -38,8 +38,9 @@ PROPAGATOR_NAMES = ("auto", *PROPAGATORS)
 #: ``propagator="auto"``: dense jump matrices up to this sector dimension (``N <= 3``; measured:
 #: sparse jumps are as fast at N = 3 and faster from N = 4, see RESULTS-throughput.md) ...
 AUTO_DENSE_MAX = 20
-#: ... and dense eigendecompositions up to this one (``N <= 6``), Krylov beyond.
-AUTO_EIGEN_MAX = 1000
+#: ... and dense eigendecompositions up to this one (``N <= 5``), Krylov beyond (measured: at
+#: N = 6 Krylov steps are faster per time unit and need no minute-long eigendecompositions).
+AUTO_EIGEN_MAX = 252
 
 
 def trajectory_seed(seed: int, trajectory: int) -> np.random.SeedSequence:
@@ -181,8 +182,8 @@ def run_trajectory(
         The trajectory's own seed (:func:`trajectory_seed` for trajectory ``i`` of a run).
     propagator : {"auto", "eigen", "eigen-large", "krylov"}
         How the state evolves between jumps (:mod:`.propagators`); ``"auto"`` picks
-        ``eigen`` up to sector dimension 20 (``N <= 3``), ``eigen-large`` up to 1000
-        (``N <= 6``) and ``krylov`` beyond.  All give the same jumps up to round-off
+        ``eigen`` up to sector dimension 20 (``N <= 3``), ``eigen-large`` up to 252
+        (``N <= 5``) and ``krylov`` beyond.  All give the same jumps up to round-off
         (``krylov``: jump times to ~1e-9).
     observe_times : array_like, optional
         Sorted times in ``[0, t_final]`` at which the conditional expectation value of every

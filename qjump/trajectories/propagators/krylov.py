@@ -1,5 +1,5 @@
 """Krylov propagator (``krylov``): adaptive restarted Arnoldi steps on the sparse sector blocks
-of ``H_eff``, for sectors too large for a dense eigendecomposition (``N >= 7``).
+of ``H_eff``, for sectors where dense eigendecompositions do not pay (``N >= 6``).
 
 Owns the Krylov data (sparse ``H_eff`` blocks), its workspace and its protocol operations.
 
