@@ -1,59 +1,131 @@
-"""Exact steady-state solver: wall time, peak memory and residual per N and scenario.
+"""Exact steady-state solver at N = 3..6: wall time, CPU time, peak memory and residual.
 
-Each case runs in its own child process so that its peak resident memory is its own.
-The N = 4 block system has C(16, 8) = 12,870 unknowns (issue target: <= 30 s, <= 4 GB).
+The model is the issue's scaling case, ``qjump exact --N <N> --dissipation common
+--interaction pairwise --omega-h 1.5``; every solve includes the uniqueness check.  Each case
+runs in its own child process (so its peak resident memory is its own) with a wall-clock
+timeout.  With ``--baseline PYTHON`` every case also runs under another interpreter (an
+environment with another qjump installed), interleaved case by case, and the table reports
+the time ratios and the relative difference of Q_h: on a shared machine only ratios measured
+side by side mean anything.
 
-Run::
+Run (the command behind ``RESULTS-exact.md``)::
 
-    python benchmarks/bench_exact.py                 # N = 2, 3, 4, all six scenarios
-    python benchmarks/bench_exact.py --N 4 --scenarios com:2
+    python benchmarks/bench_exact.py --baseline /tmp/baseline/.venv/bin/python --N6
+
+``--N6`` adds N = 6 (C(24, 12) = 2.7e6 unknowns; minutes).  ``--N 3 4`` picks other sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import platform
 import subprocess
 import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS-exact.md"
 
 CHILD = """
 import json, resource, time
 import qjump
-m = qjump.PaperModel(N={N}, dissipation={d!r}, interaction={i!r})
-t0 = time.perf_counter()
+m = qjump.PaperModel(N={N}, dissipation="common", interaction="pairwise", omega_h=1.5)
+t0, c0 = time.perf_counter(), time.process_time()
 r = qjump.exact(m)
-wall = time.perf_counter() - t0
-print(json.dumps({{"label": m.label, "N": {N}, "wall_s": wall, "Q_h": r["Q_h"],
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({{"qjump": qjump.__file__, "wall_s": wall, "cpu_s": cpu,
+                  "Q_h": r["Q_h"], "W": r["W"], "Q_c": r["Q_c"],
                   "residual": r.info["residual"], "solver": r.info["solver"],
-                  "first_law": r["W"] + r["Q_h"] + r["Q_c"],
                   "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
 
-def run_case(N: int, dissipation: str, interaction: str) -> dict:
-    code = CHILD.format(N=N, d=dissipation, i=interaction)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def run_case(python: str, N: int, timeout: float) -> dict:
+    """One exact solve in a child process; ``{"status": ...}`` on timeout or failure."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    try:
+        out = subprocess.run(
+            [python, "-c", CHILD.format(N=N)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd="/",  # not the work tree: the interpreter must import its own qjump
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": f"timeout ({timeout:.0f} s)"}
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["?"])[-1]
+        return {"status": f"failed: {last[:80]}"}
+    return {"status": "ok", **json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def _cell(r: dict, key: str, fmt: str) -> str:
+    return format(r[key], fmt) if r["status"] == "ok" else r["status"]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--N", type=int, nargs="*", default=[2, 3, 4])
-    p.add_argument("--scenarios", nargs="*",
-                   default=["ind:1", "ind:2", "com:1", "com:2", "cas:1", "cas:2"])
+    p.add_argument("--N", type=int, nargs="*", default=[3, 4, 5])
+    p.add_argument("--N6", action="store_true", help="add N = 6 (minutes)")
+    p.add_argument("--baseline", help="python of an environment with the qjump to compare")
+    p.add_argument("--timeout", type=float, default=1800.0, help="seconds per case")
+    p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args()
-    print("| N | scenario | unknowns | solver | wall s | peak RSS MB | residual | W+Q_h+Q_c |")
-    print("|---|---|---|---|---|---|---|---|")
-    from math import comb
-
-    for N in args.N:
-        for sc in args.scenarios:
-            d, i = sc.split(":")
-            r = run_case(N, d, i)
-            print(f"| {N} | {r['label']} | {comb(4 * N, 2 * N)} | {r['solver']} | "
-                  f"{r['wall_s']:.2f} | {r['maxrss_MB']:.0f} | {r['residual']:.1e} | "
-                  f"{r['first_law']:.1e} |", flush=True)
+    Ns = sorted(set(args.N) | ({6} if args.N6 else set()))
+    rows = []
+    header = "| N | unknowns | wall s | CPU s | peak RSS MB | residual | W+Q_h+Q_c | Q_h |" + (
+        " baseline wall s | baseline CPU s | baseline RSS MB | CPU ratio | rel. diff Q_h |"
+        if args.baseline
+        else ""
+    )
+    sep = "|" + "---|" * (header.count("|") - 1)
+    print(header)
+    print(sep, flush=True)
+    for N in Ns:
+        new = run_case(sys.executable, N, args.timeout)
+        line = (
+            f"| {N} | {math.comb(4 * N, 2 * N)} | {_cell(new, 'wall_s', '.1f')} | "
+            f"{_cell(new, 'cpu_s', '.1f')} | {_cell(new, 'maxrss_MB', '.0f')} | "
+            f"{_cell(new, 'residual', '.1e')} | "
+            + (f"{new['W'] + new['Q_h'] + new['Q_c']:.1e}" if new["status"] == "ok" else "-")
+            + f" | {_cell(new, 'Q_h', '.12g')} |"
+        )
+        if args.baseline:
+            old = run_case(args.baseline, N, args.timeout)
+            if old["status"] == "ok" and new["status"] == "ok" and old["qjump"] == new["qjump"]:
+                sys.exit(f"--baseline imports the same qjump ({new['qjump']})")
+            both = new["status"] == "ok" and old["status"] == "ok"
+            ratio = f"{old['cpu_s'] / new['cpu_s']:.1f}x" if both else "-"
+            diff = f"{abs(new['Q_h'] - old['Q_h']) / abs(old['Q_h']):.1e}" if both else "-"
+            line += (
+                f" {_cell(old, 'wall_s', '.1f')} | {_cell(old, 'cpu_s', '.1f')} | "
+                f"{_cell(old, 'maxrss_MB', '.0f')} | {ratio} | {diff} |"
+            )
+        print(line, flush=True)
+        rows.append(line)
+    text = [
+        "# Exact steady-state solver: time, memory, residual",
+        "",
+        "Model: `qjump exact --N <N> --dissipation common --interaction pairwise --omega-h 1.5`,",
+        "uniqueness check included; each case in its own child process, BLAS on one thread.",
+        f"Command: `python benchmarks/bench_exact.py {' '.join(sys.argv[1:])}`",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs "
+        f"(load average {os.getloadavg()[0]:.1f} at the end); measured "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "CPU ratio = baseline CPU s / this CPU s (CPU time is less sensitive to the load than "
+        "wall time).",
+        "",
+        header,
+        sep,
+        *rows,
+        "",
+    ]
+    args.out.write_text("\n".join(text))
 
 
 if __name__ == "__main__":

@@ -1,20 +1,26 @@
-"""Trajectory throughput of qjump against QuTiP 5 ``mcsolve``, measured side by side.
+"""Trajectory throughput, measured side by side in one run: qjump vs QuTiP 5.3.1 ``mcsolve``,
+this tree vs a baseline tree (e.g. main), and every propagator per N.
 
-Reference case (issue 3): the paper model with N = 2, common dissipation, pairwise
-interaction, omega_h = 1.5.  QuTiP 5.3.1 ``mcsolve`` runs serially from the ground state with
-``tlist=[0, 2500]``, 8 trajectories and default options.  qjump runs the same model with its
-default options, from the ground state too.  Throughput is simulated time units per wall
-second (compilation included for qjump: a compiled kernel cached on disk by an earlier run
-is allowed).
+Sections (all in one invocation, so the ratios share the machine's load):
 
-Also measured: the speed-up of ``n_jobs=2`` over ``n_jobs=1``, the wall time to reach 1%
-relative standard error on Q_h, and the peak resident memory of a run of 1e8 simulated time
-units (in a child process).
+1. The issue-12 configuration ``qjump simulate --N 2 --dissipation common --interaction
+   pairwise --omega-h 1.5 --trajectories 400 --t-final 12700 --burn-in 2500 --n-jobs 1``
+   (default initial state, thermal) against QuTiP ``mcsolve`` (serial, ground state,
+   ``tlist=[0, 2500]``, 8 trajectories, default options).  Throughput = simulated time
+   (burn-in included) per wall second, compilation cache warm.
+2. Nanoseconds per jump of the N = 2 engine: one long trajectory, CPU time / jumps.
+3. Per N and propagator: CPU seconds per simulated time unit and per jump (one trajectory,
+   ground state, common dissipation, pairwise interaction), next to the estimate of
+   :func:`qjump.trajectories.resources.trajectory_resources`.
 
-Run (needs the ``bench`` extra, i.e. qutip, in the same environment)::
+Sections 1 and 2 also run in a baseline source tree when ``--baseline DIR`` is given (a
+checkout of main: ``git archive main qjump | tar -x -C DIR``), in a child process with
+``PYTHONPATH=DIR``, alternating with this tree.
 
-    python benchmarks/bench_throughput.py            # full
-    python benchmarks/bench_throughput.py --quick    # smaller budgets
+Run (needs qutip==5.3.1 in the same environment)::
+
+    python benchmarks/bench_throughput.py --baseline /tmp/main-src --markdown \
+        benchmarks/RESULTS-throughput.md
 """
 
 from __future__ import annotations
@@ -24,100 +30,234 @@ import json
 import os
 import subprocess
 import sys
-import time
-
-import numpy as np
-
-import qjump
-from qjump.liouville.fcs import counting_statistics
-from qjump.trajectories.ensemble import simulate
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODEL = qjump.PaperModel(N=2, omega_h=1.5, dissipation="common", interaction="pairwise")
+
+CHILD = r"""
+import json, os, sys, time
+import qjump
+from qjump.trajectories.ensemble import simulate
+from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
+what, arg = sys.argv[1], json.loads(sys.argv[2])
+m = qjump.PaperModel(N=2, omega_h=1.5, dissipation="common", interaction="pairwise")
+run_trajectory(m, TrajectorySpec(10.0, 0.0, 10.0, 2.0, "ground"), trajectory_seed(0, 0))
+if what == "issue":
+    simulate(m, t_final=50.0, trajectories=2, burn_in=10.0, seed=1, n_jobs=1, progress=False)
+    t0, c0 = time.perf_counter(), sum(os.times()[:4])
+    r = simulate(m, t_final=arg["t_final"], trajectories=arg["trajectories"],
+                 burn_in=arg["burn_in"], seed=1, n_jobs=1, progress=False)
+    wall, cpu = time.perf_counter() - t0, sum(os.times()[:4]) - c0
+    total = arg["trajectories"] * arg["t_final"]
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "simulated_time": total,
+                      "throughput": total / wall, "cpu_throughput": total / cpu,
+                      "Q_h": r["Q_h"], "Q_h_se": r.se["Q_h"]}))
+else:
+    T = arg["t_final"]
+    spec = TrajectorySpec(t_final=T, burn_in=0.0, window=T, sample_interval=2.0,
+                          initial_state="ground")
+    best = None
+    for rep in range(arg["repeats"]):
+        c0 = time.process_time()
+        out = run_trajectory(m, spec, trajectory_seed(1, rep))
+        cpu = time.process_time() - c0
+        jumps = int(out.counts.sum())
+        ns = cpu / jumps * 1e9
+        best = ns if best is None else min(best, ns)
+    print(json.dumps({"ns_per_jump": best, "jumps_per_time_unit": jumps / T}))
+"""
 
 
-def qutip_throughput() -> dict:
-    sys.path.insert(0, HERE)
-    from qutip_mcsolve_throughput import qutip_mcsolve_throughput
-
-    return qutip_mcsolve_throughput(N=2, ntraj=8, t_final=2500)
-
-
-def qjump_throughput(n_jobs: int, trajectories: int, t_final: float) -> dict:
-    t0 = time.perf_counter()
-    res = simulate(MODEL, t_final=t_final, trajectories=trajectories, burn_in=0.0,
-                   initial_state="ground", seed=1, n_jobs=n_jobs, progress=False)
-    wall = time.perf_counter() - t0
-    sim = res.info["simulated_time"]
-    return {"n_jobs": n_jobs, "wall_s": wall, "simulated_time": sim,
-            "throughput": sim / wall, "jumps": res.info["jumps"]}
-
-
-def time_to_one_percent() -> dict:
-    """Run until Q_h has ~1% relative SE (budget from the exact diffusion) and time it."""
-    ex = qjump.exact(MODEL)
-    D = counting_statistics(MODEL).heat_diffusion
-    needed = D / (0.01 * ex["Q_h"]) ** 2
-    M = 64
-    t_final = needed / M
-    t0 = time.perf_counter()
-    res = simulate(MODEL, t_final=t_final, trajectories=M, burn_in=0.0, initial_state="steady",
-                   seed=2, n_jobs=2, progress=False)
-    wall = time.perf_counter() - t0
-    return {"predicted_simulated_time": needed, "wall_s": wall,
-            "Q_h": res["Q_h"], "Q_h_se": res.se["Q_h"], "rel_se": res.se["Q_h"] / abs(res["Q_h"]),
-            "exact_Q_h": ex["Q_h"], "D_h": D}
-
-
-def memory_run(total: float) -> dict:
-    """Peak RSS of a serial run of ``total`` simulated time units, in a child process."""
-    code = (
-        "import qjump, resource, json\n"
-        "from qjump.trajectories.ensemble import simulate\n"
-        f"m = qjump.PaperModel(N=2, omega_h=1.5, dissipation='common', interaction='pairwise')\n"
-        f"r = simulate(m, t_final={total / 16!r}, trajectories=16, burn_in=0.0, "
-        "initial_state='steady', seed=3, n_jobs=1, progress=False)\n"
-        "print(json.dumps({'simulated_time': r.info['simulated_time'], 'wall_s': "
-        "r.info['wall_time_s'], 'maxrss_MB': resource.getrusage(resource.RUSAGE_SELF)."
-        "ru_maxrss / 1024}))\n"
+def child(what: str, arg: dict, src: str | None) -> dict:
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = src
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, what, json.dumps(arg)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd="/",
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+PER_N = r"""
+import json, sys, time
+import qjump
+from qjump.trajectories.resources import trajectory_resources
+from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
+N, prop, T = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+m = qjump.PaperModel(N=N, omega_h=1.5, dissipation="common", interaction="pairwise")
+est = trajectory_resources(m, prop)
+c0 = time.process_time()
+run_trajectory(m, TrajectorySpec(1e-3, 0.0, 1e-3, 1.0, "ground"), trajectory_seed(0, 0),
+               propagator=prop)
+setup = time.process_time() - c0
+spec = TrajectorySpec(t_final=T, burn_in=0.0, window=T, sample_interval=2.0,
+                      initial_state="ground")
+c0 = time.process_time()
+out = run_trajectory(m, spec, trajectory_seed(1, 0), propagator=prop)
+cpu = time.process_time() - c0
+jumps = int(out.counts.sum())
+import resource
+print(json.dumps({"N": N, "propagator": prop, "T": T, "setup_cpu_s": setup, "cpu_s": cpu,
+                  "jumps": jumps, "s_per_time_unit": cpu / T,
+                  "us_per_jump": cpu / max(jumps, 1) * 1e6,
+                  "est_s_per_time_unit": est.seconds_per_time_unit,
+                  "est_memory_MB": est.memory_bytes / 2**20,
+                  "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+#: (N, propagator, simulated time) of section 3.
+CASES = [
+    (2, "eigen", 2e5),
+    (2, "eigen-large", 2e5),
+    (3, "eigen", 4e4),
+    (3, "eigen-large", 4e4),
+    (3, "krylov", 2e3),
+    (4, "eigen", 1e4),
+    (4, "eigen-large", 1e4),
+    (4, "krylov", 1e3),
+    (5, "eigen-large", 1e3),
+    (5, "krylov", 300),
+    (6, "eigen-large", 200),
+    (6, "krylov", 100),
+    (7, "krylov", 20),
+    (8, "krylov", 5),
+    (9, "krylov", 1),
+    (10, "krylov", 0.5),
+]
+
+
+def per_n(N: int, prop: str, T: float, timeout: float) -> dict:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", PER_N, str(N), prop, str(T)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return {"N": N, "propagator": prop, "T": T, "error": f"timeout {timeout:.0f} s"}
+    except subprocess.CalledProcessError as exc:
+        return {
+            "N": N,
+            "propagator": prop,
+            "T": T,
+            "error": exc.stderr.strip().splitlines()[-1][:120],
+        }
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("--baseline", default=None, help="source tree of the baseline (e.g. main)")
+    p.add_argument("--quick", action="store_true", help="smaller budgets (a smoke test)")
+    p.add_argument("--max-n", type=int, default=8, help="largest N of section 3")
+    p.add_argument("--timeout", type=float, default=900.0, help="per case of section 3 (s)")
+    p.add_argument("--markdown", default=None, help="write the report to this file")
     p.add_argument("--json", default=None, help="also write the numbers to this file")
     args = p.parse_args()
     scale = 0.1 if args.quick else 1.0
-    rows = {}
-    rows["qutip"] = qutip_throughput()
-    rows["qjump_1"] = qjump_throughput(1, 8, 2e6 * scale)
-    rows["qjump_2"] = qjump_throughput(2, 16, 2e6 * scale)
-    rows["one_percent"] = time_to_one_percent()
-    rows["memory"] = memory_run(1e8 * scale)
-    q = rows["qutip"]["throughput"]
-    print("| engine | wall s | simulated time | throughput (time units / s) | vs QuTiP |")
-    print("|---|---|---|---|---|")
-    print(f"| QuTiP 5.3.1 mcsolve, serial | {rows['qutip']['wall_s']:.2f} | "
-          f"{rows['qutip']['simulated_time']:.3g} | {q:.3g} | 1.0x |")
-    for key in ("qjump_1", "qjump_2"):
-        r = rows[key]
-        print(f"| qjump, n_jobs={r['n_jobs']} | {r['wall_s']:.2f} | {r['simulated_time']:.3g} | "
-              f"{r['throughput']:.3g} | {r['throughput'] / q:.0f}x |")
-    sp = rows["qjump_2"]["throughput"] / rows["qjump_1"]["throughput"]
-    print(f"\nn_jobs=2 speed-up over n_jobs=1: {sp:.2f}x")
-    o = rows["one_percent"]
-    print(f"1% relative SE on Q_h: {o['wall_s']:.1f} s wall on 2 workers "
-          f"({o['predicted_simulated_time']:.3g} simulated time units), achieved "
-          f"Q_h = {o['Q_h']:.5e} +- {o['Q_h_se']:.2e} (rel {o['rel_se']:.4f}); "
-          f"exact {o['exact_Q_h']:.5e}")
-    m = rows["memory"]
-    print(f"memory: {m['simulated_time']:.3g} simulated time units, serial, peak RSS "
-          f"{m['maxrss_MB']:.0f} MB, {m['wall_s']:.0f} s")
-    print(f"\nmachine: {os.cpu_count()} cores; load average {os.getloadavg()}; "
-          f"qjump {qjump.__version__}; numpy {np.__version__}")
+    trees = [("this tree", None)] + ([("baseline", args.baseline)] if args.baseline else [])
+    issue = {"trajectories": int(400 * scale), "t_final": 12700.0, "burn_in": 2500.0}
+    rows: dict = {"issue": {}, "jump": {}}
+
+    sys.path.insert(0, HERE)
+    from qutip_mcsolve_throughput import qutip_mcsolve_throughput
+
+    qutip_mcsolve_throughput(N=2, ntraj=1, t_final=50.0)  # warm-up
+    rows["qutip"] = qutip_mcsolve_throughput(N=2, ntraj=8, t_final=2500.0)
+    for name, src in trees:  # alternate the trees, best of two rounds each
+        rows["issue"][name] = child("issue", issue, src)
+    for name, src in reversed(trees):
+        r = child("issue", issue, src)
+        if r["throughput"] > rows["issue"][name]["throughput"]:
+            rows["issue"][name] = r
+    for name, src in trees:
+        rows["jump"][name] = child("jump", {"t_final": 2e5 * scale, "repeats": 3}, src)
+    rows["qutip_after"] = qutip_mcsolve_throughput(N=2, ntraj=8, t_final=2500.0)
+    rows["per_n"] = [
+        per_n(N, prop, T * scale, args.timeout) for N, prop, T in CASES if N <= args.max_n
+    ]
+
+    q = max(rows["qutip"]["throughput"], rows["qutip_after"]["throughput"])
+    lines = [
+        "# Trajectory throughput (one run, side by side)",
+        "",
+        f"Command: `python benchmarks/bench_throughput.py{' --baseline DIR' * bool(args.baseline)}"
+        f"{' --quick' * args.quick} --markdown benchmarks/RESULTS-throughput.md` "
+        "(the baseline DIR is `git archive main qjump` unpacked; qutip 5.3.1 in the same venv).",
+        f"Machine: {os.cpu_count()} cores shared with other jobs (load average at the end "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}): compare ratios, not seconds.",
+        "",
+        "## N = 2, the issue-12 configuration vs QuTiP 5.3.1 mcsolve",
+        "",
+        f"qjump: `simulate --N 2 --dissipation common --interaction pairwise --omega-h 1.5 "
+        f"--trajectories {issue['trajectories']} --t-final 12700 --burn-in 2500 --n-jobs 1` "
+        "(thermal start, burn-in included in the simulated time; best of two alternating "
+        "rounds).  QuTiP: serial, ground state, tlist [0, 2500], 8 trajectories, default "
+        "options (best of a run before and after the qjump runs).",
+        "",
+        "| engine | wall s | simulated time | time units / wall s | vs QuTiP | "
+        "time units / CPU s |",
+        "|---|---|---|---|---|---|",
+        f"| QuTiP 5.3.1 mcsolve | {rows['qutip']['wall_s']:.2f}, "
+        f"{rows['qutip_after']['wall_s']:.2f} | {rows['qutip']['simulated_time']:.3g} | "
+        f"{q:.3g} | 1x | |",
+    ]
+    for name, _ in trees:
+        r = rows["issue"][name]
+        lines.append(
+            f"| qjump ({name}) | {r['wall_s']:.2f} | {r['simulated_time']:.3g} | "
+            f"{r['throughput']:.3g} | {r['throughput'] / q:.0f}x | "
+            f"{r['cpu_throughput']:.3g} |"
+        )
+    if args.baseline:
+        a, b = rows["issue"]["this tree"], rows["issue"]["baseline"]
+        lines += [
+            "",
+            f"This tree / baseline: {a['throughput'] / b['throughput']:.2f}x (wall), "
+            f"{a['cpu_throughput'] / b['cpu_throughput']:.2f}x (CPU).",
+        ]
+    lines += [
+        "",
+        "## Per-jump cost, N = 2 (one long trajectory, CPU time / jumps, best of 3)",
+        "",
+        "| tree | ns per jump | jumps per time unit |",
+        "|---|---|---|",
+    ]
+    for name, _ in trees:
+        r = rows["jump"][name]
+        lines.append(f"| {name} | {r['ns_per_jump']:.0f} | {r['jumps_per_time_unit']:.3f} |")
+    lines += [
+        "",
+        "## Per N and propagator (common, pairwise, omega_h = 1.5, ground start, one trajectory)",
+        "",
+        "CPU seconds (one core) per simulated time unit; `estimate` is "
+        "`trajectory_resources(model, propagator)` (made before anything is built).",
+        "",
+        "| N | propagator | setup CPU s | s / time unit | µs / jump | estimate s / time unit "
+        "| estimated MB | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows["per_n"]:
+        if "error" in r:
+            lines.append(f"| {r['N']} | {r['propagator']} | {r['error']} | | | | | |")
+            continue
+        lines.append(
+            f"| {r['N']} | {r['propagator']} | {r['setup_cpu_s']:.1f} | "
+            f"{r['s_per_time_unit']:.3g} | {r['us_per_jump']:.3g} | "
+            f"{r['est_s_per_time_unit']:.2g} | {r['est_memory_MB']:.0f} | "
+            f"{r['maxrss_MB']:.0f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as fh:
+            fh.write(text)
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=2)

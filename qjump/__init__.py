@@ -6,7 +6,8 @@ PaperModel            frozen, validated model parameters
 exact(model)          exact steady-state quantities (a Result)
 steady_state(model)   the exact steady state itself
 simulate(model, ...)  quantum-jump trajectory estimates (a TrajectoryResult)
-counting_statistics(model, bath)  exact full counting statistics
+TrajectoryOptions     frozen, validated options of a trajectory run
+counting_statistics(model, bath)  exact full counting statistics (a CountingStatistics)
 dynamics(model, times, ...)  every linear quantity at given times, from trajectories
 """
 
@@ -20,15 +21,18 @@ from .liouville.steady import (  # noqa: E402
     steady_state,
 )
 from .model import PaperModel  # noqa: E402
-from .results import Result  # noqa: E402
+from .results import CountingStatistics, Result  # noqa: E402
 from .trajectories.dynamics import dynamics  # noqa: E402
 from .trajectories.ensemble import TrajectoryResult, simulate  # noqa: E402
+from .trajectories.options import TrajectoryOptions  # noqa: E402
 
 __all__ = [
+    "CountingStatistics",
     "NonUniqueSteadyStateError",
     "PaperModel",
     "Result",
     "SteadyState",
+    "TrajectoryOptions",
     "TrajectoryResult",
     "__version__",
     "counting_statistics",

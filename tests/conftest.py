@@ -26,8 +26,9 @@ import pytest  # noqa: E402
 import qjump  # noqa: E402
 
 #: the paper's six scenarios (Sec. IV): (dissipation, interaction type)
-SCENARIOS = [(d, i) for d in ("independent", "common", "cascaded")
-             for i in ("all-to-all", "pairwise")]
+SCENARIOS = [
+    (d, i) for d in ("independent", "common", "cascaded") for i in ("all-to-all", "pairwise")
+]
 SCENARIO_IDS = [f"{d[:3]}({1 if i == 'all-to-all' else 2})" for d, i in SCENARIOS]
 
 
@@ -39,16 +40,28 @@ def exact_cached(model: qjump.PaperModel):
 
 def paper_model(dissipation: str, interaction: str, omega_h: float, **kw) -> qjump.PaperModel:
     """The figure parameters of the paper (Figs. 2-4), N = 2, omega_c = 1."""
-    return qjump.PaperModel(N=2, omega_h=omega_h, omega_c=1.0, T_h=2.0, T_c=1.0,
-                            g_h=(0.5, 0.55), g_c=(0.5, 0.55), Omega=0.1,
-                            interaction=interaction, dissipation=dissipation, **kw)
+    return qjump.PaperModel(
+        N=2,
+        omega_h=omega_h,
+        omega_c=1.0,
+        T_h=2.0,
+        T_c=1.0,
+        g_h=(0.5, 0.55),
+        g_c=(0.5, 0.55),
+        Omega=0.1,
+        interaction=interaction,
+        dissipation=dissipation,
+        **kw,
+    )
 
 
 def current_scale(model: qjump.PaperModel) -> float:
     """Largest gross energy flux the baths can drive: sets the size of round-off in currents."""
     s = 0.0
-    for omega, T, g in ((model.omega_h, model.T_h, model.g_h),
-                        (model.omega_c, model.T_c, model.g_c)):
+    for omega, T, g in (
+        (model.omega_h, model.T_h, model.g_h),
+        (model.omega_c, model.T_c, model.g_c),
+    ):
         n = 0.0 if T == 0 else 1.0 / np.expm1(omega / T)
         s = max(s, omega * (2 * n + 1) * float(np.sum(np.square(g))) * len(g))
     return s
@@ -57,3 +70,7 @@ def current_scale(model: qjump.PaperModel) -> float:
 @pytest.fixture(params=SCENARIOS, ids=SCENARIO_IDS)
 def scenario(request):
     return request.param
+
+
+#: the planted-bug campaign is a script, not a test module
+collect_ignore = ["mutations"]

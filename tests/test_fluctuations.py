@@ -77,6 +77,22 @@ def test_tur_ratio_matches_exact():
     assert again.tur_ratio == tur.tur_ratio and again.se["tur_ratio"] == tur.se["tur_ratio"]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("dissipation", "interaction"), [("independent", "all-to-all"),
+                                                          ("cascaded", "pairwise")])
+def test_tur_ratio_matches_exact_high_statistics(dissipation, interaction):
+    """1000 trajectories of T = 4000: the SE of the trajectory TUR ratio is 0.05-0.07 (4 SE < 0.3,
+    against the exact 1.005 and 1.004); the achieved SE is asserted."""
+    m = _model(dissipation, interaction)
+    r = _steady_run(m, 4000.0, trajectories=1000, seed=71, n_jobs=2, sample_interval=500.0)
+    tur = r.counting_statistics()
+    ratio, se = tur.tur_ratio, tur.se["tur_ratio"]
+    exact = fcs.counting_statistics(m).tur_ratio
+    print(f"{m.label}: TUR {ratio:.4f} +- {se:.4f}, exact {exact:.4f}")
+    assert se < 0.08
+    assert abs(ratio - exact) < N_SE * se, (ratio, se, exact)
+
+
 def test_fluctuation_theorem_slope_independent():
     """ln[P(k)/P(-k)] ~ A k for hot-bath quanta (asymptotic; fitted slope within 4 SE)."""
     m = _model("independent", "all-to-all")

@@ -160,6 +160,15 @@ def test_memory_guard_refuses_before_allocating():
         assert "available; use trajectories" in str(e.value) and "\n" not in str(e.value)
 
 
+def test_cli_exact_refuses_large_N(capsys):
+    """``qjump exact --N 9`` ends with the one-line estimate and exit code 2, no traceback."""
+    from qjump.cli import main
+
+    assert main(["exact", "--N", "9"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "instead of exact above N = " in err[0]
+
+
 # --------------------------------------------------------------------------- explicit formulas
 def _formulas(ref: PaperReference, rho: np.ndarray) -> dict[str, float]:
     """The paper's explicit formula for every key of qjump.exact (N = 2)."""

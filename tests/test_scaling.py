@@ -85,7 +85,9 @@ def assert_within(name, est, se, exact, k=K_SE):
     assert abs(z) < k, f"{name}: estimate {est:.6g} +- {se:.2g}, exact {exact:.6g}, z = {z:.2f}"
 
 
-@pytest.mark.parametrize("N,t_final", [(3, 4_000.0), (4, 1_500.0)])
+@pytest.mark.parametrize(
+    "N,t_final", [(3, 4_000.0), pytest.param(4, 1_500.0, marks=pytest.mark.slow)]
+)
 @pytest.mark.parametrize("dissipation,interaction", SCENARIOS)
 def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
     model = qjump.PaperModel(N=N, omega_h=1.5, dissipation=dissipation, interaction=interaction)
@@ -105,7 +107,7 @@ def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
 
 
 def test_sparse_jump_propagator_reproduces_dense_one():
-    """The sparse-jump eigen propagator (``eigen-large``, used for N = 5, 6) gives the same
+    """The sparse-jump eigen propagator (``eigen-large``, used for N = 4, 5) gives the same
     trajectory as the dense one on an N=3 model: same jumps, same sampled state to
     round-off."""
     model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="independent", interaction="all-to-all")
@@ -174,3 +176,27 @@ def test_krylov_path_reproduces_eigen_kernel():
     np.testing.assert_allclose(kry.record_time, ref.record_time, rtol=0, atol=1e-7)
     np.testing.assert_allclose(kry.state_sum, ref.state_sum, atol=1e-6)
     assert ref.n_samples == kry.n_samples
+
+
+def test_resource_estimate_covers_the_built_arrays_and_refuses_what_does_not_fit():
+    """The estimate is made before anything is built, is at least the size of the engine's
+    arrays once built, and a run that does not fit is refused with one line."""
+    from qjump.trajectories.propagators.eigen import dense_propagator
+    from qjump.trajectories.resources import (
+        MAX_N,
+        check_trajectory_resources,
+        trajectory_resources,
+    )
+
+    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="independent", interaction="pairwise")
+    res = trajectory_resources(model)
+    assert res.propagator == "eigen" and res.seconds_per_time_unit > 0.0
+    prop = dense_propagator(model)
+    built = sum(a.nbytes for a in prop.eig[:8]) + prop.P.nbytes + prop.A.nbytes
+    assert built <= res.memory_bytes
+    assert check_trajectory_resources(model, available=2 * res.memory_bytes) == res
+    with pytest.raises(ValueError, match=r"^N: trajectories of N=3 .* available; use propagator="):
+        check_trajectory_resources(model, available=1000)
+    big = qjump.PaperModel(N=MAX_N + 1, omega_h=1.5)
+    with pytest.raises(ValueError, match=rf"^N: {MAX_N + 1} is beyond"):
+        trajectory_resources(big)

@@ -32,12 +32,17 @@ def assert_within(name, est, se, exact, k=K_SE):
     assert abs(z) < k, f"{name}: estimate {est:.6g} +- {se:.2g}, exact {exact:.6g}, z = {z:.2f}"
 
 
-@pytest.mark.parametrize("omega_h", [0.5, 1.5, 2.5])
+@pytest.mark.parametrize(
+    "omega_h",
+    [1.5, pytest.param(0.5, marks=pytest.mark.slow), pytest.param(2.5, marks=pytest.mark.slow)],
+)
 @pytest.mark.parametrize("dissipation,interaction", SCENARIOS)
 def test_steady_state_estimates_agree_with_exact(dissipation, interaction, omega_h):
+    """Modest statistics (relative SE of Q_h 5-10 %): a smoke test of every estimator.  The
+    1 % validation is test_currents_at_one_percent (slow tier)."""
     model = qjump.PaperModel(omega_h=omega_h, dissipation=dissipation, interaction=interaction)
     ex = qjump.exact(model)
-    res = simulate(model, t_final=12_500, trajectories=32, seed=11, initial_state="steady")
+    res = simulate(model, t_final=4_000, trajectories=16, seed=11, initial_state="steady")
     for name in ("Q_h", "Q_c", "W", "C_loc", "C_nonloc", "W_loc", "W_nonloc", "pop_h1"):
         assert_within(name, res[name], res.se[name], ex[name])
     # same keys, so the comparison is one subtraction
@@ -64,8 +69,9 @@ def test_short_burn_in_is_flagged():
 
 def _single_tls(omega_h=1.3, T_h=1.7, g=0.8):
     # N = 1 and Omega = 0: the hot TLS is alone with its bath
-    return qjump.PaperModel(N=1, omega_h=omega_h, T_h=T_h, g_h=[g], g_c=[0.6], Omega=0.0,
-                            dissipation="independent")
+    return qjump.PaperModel(
+        N=1, omega_h=omega_h, T_h=T_h, g_h=[g], g_c=[0.6], Omega=0.0, dissipation="independent"
+    )
 
 
 @pytest.mark.filterwarnings("ignore:burn_in 0 is shorter")  # transients are part of the test
@@ -74,8 +80,15 @@ def test_single_tls_waiting_times_are_exponential_with_exact_rates():
     n = model.n_h
     g2 = model.g_h[0] ** 2
     absorb, emit = g2 * n, g2 * (n + 1)
-    res = simulate(model, t_final=4_000, burn_in=0, trajectories=4, seed=3,
-                   initial_state="ground", records=True)
+    res = simulate(
+        model,
+        t_final=4_000,
+        burn_in=0,
+        trajectories=4,
+        seed=3,
+        initial_state="ground",
+        records=True,
+    )
     rec = res.records
     after_emission, after_absorption = [], []
     for _, tr in rec[rec["bath"] == "h"].groupby("trajectory"):
@@ -112,8 +125,16 @@ def test_relaxation_from_ground_state_matches_exact_evolution(dissipation):
     x0 = np.zeros(ctx.space.size, complex)
     x0[0] = 1.0  # ground state
     t_final, window, dt = 6.0, 0.5, 0.05
-    res = simulate(model, t_final=t_final, burn_in=0, trajectories=4000, seed=17,
-                   initial_state="ground", window=window, sample_interval=dt)
+    res = simulate(
+        model,
+        t_final=t_final,
+        burn_in=0,
+        trajectories=2000,
+        seed=17,
+        initial_state="ground",
+        window=window,
+        sample_interval=dt,
+    )
     edges = np.arange(0, t_final + 1e-9, window)
     rho_t = evolve(model, x0, edges)
     q = ctx.quantities
@@ -144,8 +165,14 @@ def test_seeds_replay_and_n_jobs_independence():
     assert a.values == b.values
     assert not a.records.equals(c.records)
     # any single trajectory replays from the run seed and its id
-    spec = TrajectorySpec(t_final=400, burn_in=50, window=50, sample_interval=2.0,
-                          initial_state="thermal", records=True)
+    spec = TrajectorySpec(
+        t_final=400,
+        burn_in=50,
+        window=50,
+        sample_interval=2.0,
+        initial_state="thermal",
+        records=True,
+    )
     out = run_trajectory(model, spec, trajectory_seed(7, 4))
     rec4 = a.records[a.records["trajectory"] == 4]
     np.testing.assert_array_equal(out.record_time, rec4["time"].to_numpy())
@@ -153,8 +180,7 @@ def test_seeds_replay_and_n_jobs_independence():
 
 def test_records_schema_and_heat_bookkeeping():
     model = qjump.PaperModel(dissipation="independent", interaction="all-to-all")
-    res = simulate(model, t_final=300, burn_in=20, trajectories=3, seed=2, records=True,
-                   window=40)
+    res = simulate(model, t_final=300, burn_in=20, trajectories=3, seed=2, records=True, window=40)
     rec = res.records
     assert list(rec.columns) == ["trajectory", "time", "bath", "kind", "channel", "heat"]
     assert set(rec["channel"]) <= {"1", "2"}
@@ -163,19 +189,20 @@ def test_records_schema_and_heat_bookkeeping():
     heat_h = rec[rec["bath"] == "h"].groupby("trajectory")["heat"].sum()
     win = res.windows.groupby("trajectory")["heat_h"].sum()
     np.testing.assert_allclose(heat_h.to_numpy(), win.to_numpy(), atol=1e-9)
-    # stochastic first law per window
-    w = res.windows
-    np.testing.assert_allclose(
-        w["work"], w["energy_end"] - w["energy_start"] - w["heat_h"] - w["heat_c"], atol=1e-12
-    )
+    # each jump moves one quantum omega_i; absorptions bring energy into the system
+    omega = rec["bath"].astype(str).map({"h": model.omega_h, "c": model.omega_c}).to_numpy()
+    sign = rec["kind"].astype(str).map({"absorption": 1.0, "emission": -1.0}).to_numpy()
+    np.testing.assert_allclose(rec["heat"].to_numpy(), sign * omega, rtol=0, atol=1e-15)
     # windows tile the measured interval
+    w = res.windows
     assert np.isclose(w.groupby("trajectory")["t_end"].max(), 300).all()
 
 
 def test_collective_channels_are_labelled():
     model = qjump.PaperModel(dissipation="common")
-    res = simulate(model, t_final=100, burn_in=0, initial_state="steady", trajectories=2,
-                   seed=1, records=True)
+    res = simulate(
+        model, t_final=100, burn_in=0, initial_state="steady", trajectories=2, seed=1, records=True
+    )
     assert set(res.records["channel"]) == {"collective"}
     assert set(res.records["kind"]) == {"absorption", "emission"}
 
@@ -200,17 +227,31 @@ def test_bad_simulation_input_is_rejected(kwargs, match):
 
 @pytest.mark.parametrize(
     "dissipation,interaction,t_final",
-    [("independent", "all-to-all", 2_000), ("cascaded", "pairwise", 4_000),
-     ("common", "pairwise", 20_000)],
+    [
+        ("independent", "all-to-all", 1_000),
+        ("cascaded", "pairwise", 2_000),
+        pytest.param("common", "pairwise", 10_000, marks=pytest.mark.slow),
+    ],
 )
 def test_standard_error_of_heat_current_is_honest(dissipation, interaction, t_final):
-    """SE(Q_h) from the spread between trajectories ~ sqrt(D_h / simulated time), with D_h
-    the exact heat diffusion from full counting statistics (physics notes §5)."""
+    """SE(Q_h) from the spread between 200 trajectories ~ sqrt(D_h / simulated time), with
+    D_h the exact heat diffusion from full counting statistics (physics notes §5).
+
+    With M = 200 the sample SE scatters by 1/sqrt(2(M - 1)) = 5 %, and the finite-T bias of
+    Var(K(T))/T is O(tau_relax/T) < 2 % here, so the band 0.8-1.25 is about 4 SE wide."""
     model = qjump.PaperModel(dissipation=dissipation, interaction=interaction)
     D = qjump.counting_statistics(model, bath="h").heat_diffusion
-    res = simulate(model, t_final=t_final, trajectories=40, seed=21, initial_state="steady")
+    res = simulate(
+        model,
+        t_final=t_final,
+        trajectories=200,
+        seed=21,
+        initial_state="steady",
+        sample_interval=50.0,
+        n_jobs=2,
+    )
     predicted = math.sqrt(D / res.info["simulated_time"])
-    assert 0.5 < res.se["Q_h"] / predicted < 2.0, (res.se["Q_h"], predicted)
+    assert 0.8 < res.se["Q_h"] / predicted < 1.25, (res.se["Q_h"], predicted)
 
 
 def test_large_n_needs_an_explicit_burn_in():

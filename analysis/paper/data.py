@@ -97,6 +97,32 @@ class Study:
         )
 
     @property
+    def grid(self) -> np.ndarray:
+        """The exact grid: every x in the results, sorted."""
+        return np.unique(self.results["x"].to_numpy())
+
+    @property
+    def trajectory_points(self) -> np.ndarray:
+        """The x values with trajectory estimates, sorted."""
+        return np.unique(self.results.loc[self.results["trajectory"].notna(), "x"].to_numpy())
+
+    @property
+    def engine_window(self) -> tuple[float, float]:
+        """``(lo, hi)`` of x drawn in Fig. 4 (``[analysis] engine_window``)."""
+        lo, hi = self.config["analysis"]["engine_window"]
+        return float(lo), float(hi)
+
+    @property
+    def se_criterion(self) -> float:
+        """Required SE / max|curve| at every trajectory point (``[analysis] se_criterion``)."""
+        return float(self.config["analysis"]["se_criterion"])
+
+    @property
+    def table1_points(self) -> list[float]:
+        """x values of the Table I analysis (``[analysis] table1_points``)."""
+        return [float(v) for v in self.config["analysis"]["table1_points"]]
+
+    @property
     def carnot_x(self) -> float:
         """``T_h / T_c``: the x at which every current vanishes (Carnot point)."""
         return self.T_h / self.T_c

@@ -245,7 +245,7 @@ def figure4(st: Study, claims: Sequence[Claim] = PAPER_CLAIMS) -> Figure:
     efficiency at maximum power (the target of the Fig. 4 claims in ``claims``) and the
     Carnot efficiency ``1 - T_c/T_h``.
     """
-    lo, hi = st.config["analysis"]["engine_window"]
+    lo, hi = st.engine_window
     opt = st.optimum.set_index("scenario")
     eta_paper = paper_eta_star(claims)
     carnot = 1.0 - st.T_c / st.T_h

@@ -98,7 +98,8 @@ def _budget_text(st: Study) -> str:
 
 def _header(st: Study) -> list[str]:
     cfg, meta = st.config, st.meta
-    grid = cfg["exact_grid"]
+    grid = st.grid
+    points = "[" + ", ".join(f"{v:g}" for v in st.trajectory_points) + "]"
     return [
         f"# Study `{cfg['name']}`{' (quick profile)' if cfg.get('quick') else ''}: "
         "the paper's Sec. III.C and IV, exact and from trajectories",
@@ -107,7 +108,7 @@ def _header(st: Study) -> list[str]:
         f"({meta['tasks_computed']} computed in the last run, {meta['tasks_reused']} reused "
         f"from the cache); last run took {meta['run_wall_s']:.0f} s of wall time. "
         f"Exact grid: {len(grid)} values of x = ω_h/ω_c from {grid[0]:g} to {grid[-1]:g}; "
-        f"trajectory points x ∈ {cfg['trajectory_grid']}; "
+        f"trajectory points x ∈ {points}; "
         f"{cfg['trajectory']['trajectories']} trajectories per point started in the exact "
         f"steady state (no burn-in); {_budget_text(st)}; study seed {cfg['seed']}. "
         f"Model: {json.dumps(cfg['model'])}.",
@@ -189,7 +190,7 @@ def _budget_section(st: Study) -> list[str]:
         "### Statistical budget",
         "",
         f"Criterion: at every trajectory point the SE of each plotted current is at most "
-        f"{100 * float(st.config['analysis']['se_criterion']):.0f}% of the largest |value| "
+        f"{100 * st.se_criterion:.0f}% of the largest |value| "
         "of its exact curve. `t_needed` is the simulated time per point that would meet it "
         "(from SE² × t at the worst point).",
         "",
@@ -243,7 +244,7 @@ def _table1_section(st: Study) -> list[str]:
     if st.table1.empty:
         return [*out, "Not evaluated (inputs absent: no `table1.csv`).", ""]
     t1, t1d = table1_summary(st)
-    pts = st.config["analysis"]["table1_points"]
+    pts = st.table1_points
     out += [
         "In the computational basis, a *population* is a diagonal element of ρ, a *same-bath "
         "coherence* an element between basis states that differ only in qubits of one "

@@ -102,7 +102,7 @@ def se_budget_table(st: Study) -> pd.DataFrame:
         (simulated time per point that would meet the criterion, from SE² t at the worst
         point).
     """
-    crit = float(st.config["analysis"]["se_criterion"])
+    crit = st.se_criterion
     todo = [(s, q, "Fig. 3") for s in st.scenarios for q in FIG3_QUANTITIES]
     todo += [(s, q, "Fig. 2") for s in FIG2_SCENARIOS if s in st.scenarios for q in FIG2_QUANTITIES]
     rows = []

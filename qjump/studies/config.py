@@ -404,6 +404,8 @@ class StudyConfig:
         model = doc.get("model", {})
         _check_keys(model, MODEL_KEYS, "[model]")
         self.model = dict(model)
+        if "N" in self.model:  # needed before any model is built (exact max_N, couplings)
+            self.model["N"] = _int(self.model["N"], "[model] N", minimum=1)
         scen = doc.get("scenario")
         shorthand = doc.get("scenarios")
         if shorthand is not None:

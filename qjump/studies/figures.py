@@ -49,6 +49,10 @@ def quantity_label(q: str) -> str:
     return q
 
 
+def _value(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _numeric(series: pd.Series) -> tuple[np.ndarray, list[str] | None]:
     """x positions and, for text-valued parameters (coupling vectors), tick labels."""
     if pd.api.types.is_numeric_dtype(series):
@@ -120,7 +124,10 @@ def draw_quantities(
             ticks = None
             for ax, q in zip(axs.flat, plot, strict=False):
                 rows = sel[sel["quantity"] == q]
-                for lab in labels:
+                span, _ = _numeric(rows[xname]) if len(rows) else (np.zeros(1), None)
+                # trajectory points of the scenarios side by side (dodged by 1% of the range)
+                step = 0.01 * (np.ptp(span) if np.ptp(span) > 0 else 1.0)
+                for si, lab in enumerate(labels):
                     r = rows[rows["scenario"] == lab].sort_values(xname)
                     if r.empty:
                         continue
@@ -135,7 +142,7 @@ def draw_quantities(
                     if has.any():
                         se = np.nan_to_num(r["se"].to_numpy(float)[has])
                         ax.errorbar(
-                            x[has],
+                            x[has] + (si - (len(labels) - 1) / 2) * step,
                             t[has],
                             yerr=se,
                             fmt="o",
@@ -162,7 +169,7 @@ def draw_quantities(
                     marker="o",
                     mfc="white",
                     ls="none",
-                    label="trajectories, bars ± 1 SE",
+                    label="trajectories ± 1 SE (offset sideways per scenario)",
                 ),
             ]
             fig.legend(
@@ -174,11 +181,13 @@ def draw_quantities(
             )
             title = config.get("name", "study")
             if others:
-                title += ": " + ", ".join(f"{n} = {v}" for n, v in zip(others, combo, strict=True))
+                title += ": " + ", ".join(
+                    f"{n} = {_value(v)}" for n, v in zip(others, combo, strict=True)
+                )
             fig.suptitle(title)
             name = "quantities.png"
             if others:
-                tag = "_".join(f"{n}={v}" for n, v in zip(others, combo, strict=True))
+                tag = "_".join(f"{n}={_value(v)}" for n, v in zip(others, combo, strict=True))
                 name = (
                     "quantities_"
                     + "".join(c if c.isalnum() or c in "=._-" else "-" for c in tag)

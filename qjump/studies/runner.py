@@ -94,7 +94,7 @@ def exact_task(
         Add the hot-bath counting statistics (:func:`qjump.counting_statistics`): mean,
         diffusion and skewness of the quanta and of the heat (units ``omega_c`` per unit time
         for the heat mean, ``omega_c^2`` and ``omega_c^3`` for the diffusion and skewness)
-        and the TUR ratio ``(D/J^2) sigma/2`` (:func:`qjump.liouville.fcs.tur_ratio`).
+        and the TUR ratio ``(D/J^2) sigma/2``.
 
     Returns
     -------
@@ -506,12 +506,13 @@ def build_tasks(config: StudyConfig) -> dict[str, list[Task]]:
 
 # ----------------------------------------------------------------------------- assembly
 def _z(traj: np.ndarray, exact: np.ndarray, se: np.ndarray) -> np.ndarray:
-    """``(trajectory - exact) / se``; 0 when both agree to 1e-12 with ``se = 0``; NaN when
-    either value is missing or the SE is zero while they differ."""
+    """``(trajectory - exact) / se``; 0 when both agree to 1e-12 (quantities that vanish
+    exactly, where the trajectory value and its SE are rounding noise); NaN when either value
+    is missing or the SE is zero while they differ."""
     diff = traj - exact
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, diff / se, np.nan)
-    z = np.where((se == 0) & (np.abs(diff) <= 1e-12), 0.0, z)
+    z = np.where(np.abs(diff) <= 1e-12, 0.0, z)
     return np.where(np.isnan(traj) | np.isnan(exact), np.nan, z)
 
 

@@ -22,6 +22,10 @@ One step of the loop
    (a second uniform number), then count the jump per window, bath and kind after the
    burn-in (the heat from bath ``i`` is ``omega_i (absorptions - emissions)``, physics
    notes §3) and append it to the records if they are kept.
+
+The propagator operations are compiled into :func:`advance` (one specialisation per
+propagator type).  numba's disk cache of a function is keyed on its own source file only:
+after editing a propagator module, delete this package's ``__pycache__/*.nb[ic]`` files.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def new_state(k0: int, sched: Schedule) -> np.ndarray:
     return st
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _observe(psi, d, sec, k, out, mode, row):
     """Observe the unnormalised state ``psi`` of sector ``k``: accumulate the support entries
     (``mode = 0``), return the energy (``mode = 1``) or fill ``out.observed[row]``."""
@@ -89,20 +93,21 @@ def _observe(psi, d, sec, k, out, mode, row):
         n += psi[a].real ** 2 + psi[a].imag ** 2
     inv_n = 1.0 / n
     energy = 0.0
-    sup_a, sup_b = sec.sup_a, sec.sup_b
+    sup_a, sup_b, sup_energy = sec.sup_a, sec.sup_b, sec.sup_energy
+    acc, observed, weights = out.state_sum, out.observed, out.weights
     for p in range(sec.sup_ptr[k], sec.sup_ptr[k + 1]):
         rho = psi[sup_a[p]] * np.conj(psi[sup_b[p]]) * inv_n
         if mode == 0:
-            out.state_sum[p] += rho
+            acc[p] += rho
         elif mode == 1:
-            energy += (sec.sup_energy[p] * rho).real
+            energy += (sup_energy[p] * rho).real
         else:
-            for q in range(out.observed.shape[1]):
-                out.observed[row, q] += (out.weights[p, q] * rho).real
+            for q in range(observed.shape[1]):
+                observed[row, q] += (weights[p, q] * rho).real
     return energy
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _observe_segment(st, t, t_end, prop, ws, sec, sched, out, psi):
     """All observations in the no-jump segment ``[t, t_end)``, in time order."""
     k = st.sector
@@ -129,7 +134,7 @@ def _observe_segment(st, t, t_end, prop, ws, sec, sched, out, psi):
         st.next_observe += 1
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _pick_channel(weights, u):
     """Index ``j`` with ``sum_{i<j} w_i <= u < sum_{i<=j} w_i`` (last positive on round-off)."""
     jc = -1

@@ -35,10 +35,12 @@ __all__ = [
 
 INITIAL_STATES = ("thermal", "ground", "steady")
 PROPAGATOR_NAMES = ("auto", *PROPAGATORS)
-#: ``propagator="auto"``: dense jump matrices up to this sector dimension (``N <= 4``) ...
-AUTO_DENSE_MAX = 70
-#: ... and dense eigendecompositions up to this one (``N <= 6``), Krylov beyond.
-AUTO_EIGEN_MAX = 1000
+#: ``propagator="auto"``: dense jump matrices up to this sector dimension (``N <= 3``; measured:
+#: sparse jumps are as fast at N = 3 and faster from N = 4, see RESULTS-throughput.md) ...
+AUTO_DENSE_MAX = 20
+#: ... and dense eigendecompositions up to this one (``N <= 5``), Krylov beyond (measured: at
+#: N = 6 Krylov steps are faster per time unit and need no minute-long eigendecompositions).
+AUTO_EIGEN_MAX = 252
 
 
 def trajectory_seed(seed: int, trajectory: int) -> np.random.SeedSequence:
@@ -180,8 +182,9 @@ def run_trajectory(
         The trajectory's own seed (:func:`trajectory_seed` for trajectory ``i`` of a run).
     propagator : {"auto", "eigen", "eigen-large", "krylov"}
         How the state evolves between jumps (:mod:`.propagators`); ``"auto"`` picks
-        ``eigen`` up to sector dimension 70 (``N <= 4``), ``eigen-large`` up to 1000
-        (``N <= 6``) and ``krylov`` beyond.  The eigen propagators give identical jumps.
+        ``eigen`` up to sector dimension 20 (``N <= 3``), ``eigen-large`` up to 252
+        (``N <= 5``) and ``krylov`` beyond.  All give the same jumps up to round-off
+        (``krylov``: jump times to ~1e-9).
     observe_times : array_like, optional
         Sorted times in ``[0, t_final]`` at which the conditional expectation value of every
         linear quantity is recorded (``TrajectoryOutput.observed``); it draws no random

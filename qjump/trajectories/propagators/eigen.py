@@ -18,7 +18,7 @@ The two propagators differ only in how a jump is applied:
 
 * ``eigen`` (:class:`EigenDense`) precomputes per channel and sector the dense matrices
   ``P = V^dag L^dag L V`` (channel weights) and ``A = V'^-1 L V`` (the jump), padded to the
-  largest sector ``dmax``: ``2 n_ch K dmax^2`` complex numbers, fastest for ``N <= 4``.
+  largest sector ``dmax``: ``2 n_ch K dmax^2`` complex numbers, as fast as sparse jumps up to ``N = 3``.
 * ``eigen-large`` (:class:`EigenSparse`) applies the sparse jump blocks to ``psi = V phi``
   and maps back with ``V'^-1``: ``3 C(4N, 2N)`` complex numbers (43 MB at ``N = 6``).
 """
@@ -105,7 +105,7 @@ def prepare(prop, ws: EigenWorkspace, sec: SectorData, k: int, vec: np.ndarray) 
 
 
 # ---------------------------------------------------------------------------- numerics
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def propagate(phi, lam, d, tau, out):
     """``out_a = phi_a exp(-i lambda_a tau)``."""
     for a in range(d):
@@ -115,7 +115,7 @@ def propagate(phi, lam, d, tau, out):
         out[a] = phi[a] * complex(mag * np.cos(ph), -mag * np.sin(ph))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def norm_and_slope(G, S, d, cur):
     """``n = c^dag G c`` and ``n' = c^dag S c`` of the propagated coefficients ``c``.
 
@@ -137,7 +137,7 @@ def norm_and_slope(G, S, d, cur):
     return n, dn
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def newton_delay(phi, lam, G, S, d, r, hi, work):
     """Solve ``n(tau) = r`` (``n(0) = 1``, ``n(hi) <= r``) by safeguarded Newton on ``ln n``.
 
@@ -183,7 +183,7 @@ def newton_delay(phi, lam, G, S, d, r, hi, work):
     return tau
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _dark_norm(phi, G, dark, d):
     n = 0.0
     for a in range(d):
@@ -195,18 +195,18 @@ def _dark_norm(phi, G, dark, d):
     return n
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _lam(eig, k, d):
     return eig.lam[eig.loff[k] : eig.loff[k] + d]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, inline="always")
 def _mat(arr, eig, k, d):
     return arr[eig.moff[k] : eig.moff[k] + d * d].reshape((d, d))
 
 
 # ---------------------------------------------------------------------------- protocol
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _find_jump(prop, ws, sec, st, k, t_left):
     eig = prop.eig
     d = sec.dims[k]
@@ -219,7 +219,7 @@ def _find_jump(prop, ws, sec, st, k, t_left):
     return tau, np.inf
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _state_at(prop, ws, sec, k, s, psi):
     eig = prop.eig
     d = sec.dims[k]
@@ -236,7 +236,7 @@ def _state_at(prop, ws, sec, k, s, psi):
             psi[a] += V[a, b] * c
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _move_reference(prop, ws, sec, st, k, s):
     eig = prop.eig
     d = sec.dims[k]
@@ -254,7 +254,7 @@ def _move_reference(prop, ws, sec, st, k, s):
     st.pending = st.pending - s if np.isfinite(st.pending) else np.inf
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _work_at(prop, ws, sec, st, k, tau):
     """Coefficients at the jump in ``ws.work`` (recomputed after a resume)."""
     if st.work_tau != tau:
@@ -263,16 +263,18 @@ def _work_at(prop, ws, sec, st, k, tau):
         propagate(ws.phi, _lam(eig, k, d), d, tau, ws.work)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _dense_weights(prop, ws, sec, st, k, tau, weights):
     _work_at(prop, ws, sec, st, k, tau)
     d = sec.dims[k]
     work = ws.work
     P = prop.P
+    valid = sec.jumps.valid
+    K = sec.dims.size
     total = 0.0
     for j in range(weights.size):
         w = 0.0
-        if sec.jumps.valid[j * sec.dims.size + k]:
+        if valid[j * K + k]:
             for a in range(d):
                 u = 0j
                 for b in range(d):
@@ -283,17 +285,17 @@ def _dense_weights(prop, ws, sec, st, k, tau, weights):
     return total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _dense_jump(prop, ws, sec, k, jc):
     eig = prop.eig
     d = sec.dims[k]
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]
-    work, new, phi = ws.work, ws.new, ws.phi
+    work, new, phi, A = ws.work, ws.new, ws.phi, prop.A
     for a in range(d2):
         u = 0j
         for b in range(d):
-            u += prop.A[jc, k, a, b] * work[b]
+            u += A[jc, k, a, b] * work[b]
         new[a] = u
     G2 = _mat(eig.G, eig, k2, d2)
     nrm = 0.0
@@ -310,7 +312,7 @@ def _dense_jump(prop, ws, sec, k, jc):
     return k2
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _sparse_weights(prop, ws, sec, st, k, tau, weights):
     _work_at(prop, ws, sec, st, k, tau)
     eig = prop.eig
@@ -323,18 +325,19 @@ def _sparse_weights(prop, ws, sec, st, k, tau, weights):
         for b in range(d):
             u += V[a, b] * work[b]
         psi[a] = u
+    jumps, ch_kind, dims, new = sec.jumps, sec.ch_kind, sec.dims, ws.new
     total = 0.0
     for j in range(weights.size):
         w = 0.0
-        if sec.jumps.valid[j * K + k]:
-            k2 = k + (1 if sec.ch_kind[j] == 1 else -1)
-            w = csr_apply(sec.jumps, j * K + k, sec.dims[k2], psi, ws.new)
+        if jumps.valid[j * K + k]:
+            k2 = k + (1 if ch_kind[j] == 1 else -1)
+            w = csr_apply(jumps, j * K + k, dims[k2], psi, new)
         weights[j] = w
         total += w
     return total
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, _nrt=False)
 def _sparse_jump(prop, ws, sec, k, jc):
     eig = prop.eig
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
@@ -361,28 +364,28 @@ def _is_eigen(prop) -> bool:
     return _is(prop, EigenDense) or _is(prop, EigenSparse)
 
 
-@overload(find_jump)
+@overload(find_jump, jit_options={"_nrt": False})
 def _ov_find_jump(prop, ws, sec, st, k, t_left):
     if _is_eigen(prop):
         return lambda prop, ws, sec, st, k, t_left: _find_jump(prop, ws, sec, st, k, t_left)
     return None
 
 
-@overload(state_at)
+@overload(state_at, jit_options={"_nrt": False})
 def _ov_state_at(prop, ws, sec, k, s, psi):
     if _is_eigen(prop):
         return lambda prop, ws, sec, k, s, psi: _state_at(prop, ws, sec, k, s, psi)
     return None
 
 
-@overload(move_reference)
+@overload(move_reference, jit_options={"_nrt": False})
 def _ov_move_reference(prop, ws, sec, st, k, s):
     if _is_eigen(prop):
         return lambda prop, ws, sec, st, k, s: _move_reference(prop, ws, sec, st, k, s)
     return None
 
 
-@overload(jump_weights)
+@overload(jump_weights, jit_options={"_nrt": False})
 def _ov_jump_weights(prop, ws, sec, st, k, tau, weights):
     if _is(prop, EigenDense):
         return lambda prop, ws, sec, st, k, tau, weights: _dense_weights(
@@ -395,7 +398,7 @@ def _ov_jump_weights(prop, ws, sec, st, k, tau, weights):
     return None
 
 
-@overload(apply_jump)
+@overload(apply_jump, jit_options={"_nrt": False})
 def _ov_apply_jump(prop, ws, sec, k, jc):
     if _is(prop, EigenDense):
         return lambda prop, ws, sec, k, jc: _dense_jump(prop, ws, sec, k, jc)

@@ -1,5 +1,5 @@
 """Krylov propagator (``krylov``): adaptive restarted Arnoldi steps on the sparse sector blocks
-of ``H_eff``, for sectors too large for a dense eigendecomposition (``N >= 7``).
+of ``H_eff``, for sectors where dense eigendecompositions do not pay (``N >= 6``).
 
 Owns the Krylov data (sparse ``H_eff`` blocks), its workspace and its protocol operations.
 
@@ -102,8 +102,9 @@ def prepare(prop, ws: KrylovWorkspace, sec: SectorData, k: int, vec: np.ndarray)
 @nb.njit(cache=True)
 def _trivial_step(ws, d):
     """The step ``psi(s) = psi`` (valid at ``s = 0``), used after the reference moves."""
+    Q, psi = ws.Q, ws.psi
     for a in range(d):
-        ws.Q[0, a] = ws.psi[a]
+        Q[0, a] = psi[a]
     ws.mu[0] = 0j
     ws.W[0, 0] = 1.0
     ws.c[0] = 1.0
@@ -123,8 +124,9 @@ def _arnoldi(prop, ws, d, k):
     m_max = min(ws.mu.size, d)
     Q, Hm, w = ws.Q, ws.Hm, ws.tmp
     Hm[:, :] = 0j
+    psi = ws.psi
     for a in range(d):
-        Q[0, a] = ws.psi[a]
+        Q[0, a] = psi[a]
     for j in range(m_max):
         csr_apply(prop.H, k, d, Q[j], w)
         for _ in range(2):
@@ -164,10 +166,11 @@ def _find_jump(prop, ws, sec, st, k, t_left):
     ws.W[:m, :m] = W
     ws.c[:m] = c
     G = W.conj().T @ W
+    Gw, Sw = ws.G, ws.S
     for a in range(m):
         for b in range(m):
-            ws.G[a, b] = G[a, b]
-            ws.S[a, b] = 1j * (np.conj(mu[a]) - mu[b]) * G[a, b]
+            Gw[a, b] = G[a, b]
+            Sw[a, b] = 1j * (np.conj(mu[a]) - mu[b]) * G[a, b]
     h = t_left if breakdown else min(2.0 * ws.scal[2], t_left)
     while not breakdown:
         phi_e = 0j
@@ -191,20 +194,21 @@ def _state_at(prop, ws, sec, k, s, psi):
     """``psi = Q W (exp(-i mu s) c)``; returns the squared norm ``||W (exp(-i mu s) c)||^2``."""
     d = sec.dims[k]
     m = int(ws.scal[0])
-    propagate(ws.c, ws.mu, m, s, ws.coef)
+    W, coef, y, Q = ws.W, ws.coef, ws.y, ws.Q
+    propagate(ws.c, ws.mu, m, s, coef)
     n = 0.0
     for i in range(m):
         u = 0j
         for a in range(m):
-            u += ws.W[i, a] * ws.coef[a]
-        ws.y[i] = u
+            u += W[i, a] * coef[a]
+        y[i] = u
         n += u.real**2 + u.imag**2
     for a in range(d):
         psi[a] = 0j
     for i in range(m):
-        yi = ws.y[i]
+        yi = y[i]
         for a in range(d):
-            psi[a] += yi * ws.Q[i, a]
+            psi[a] += yi * Q[i, a]
     return n
 
 
@@ -213,8 +217,9 @@ def _move_reference(prop, ws, sec, st, k, s):
     d = sec.dims[k]
     n = _state_at(prop, ws, sec, k, s, ws.jpsi)
     scale = 1.0 / np.sqrt(n)
+    psi, jpsi = ws.psi, ws.jpsi
     for a in range(d):
-        ws.psi[a] = ws.jpsi[a] * scale
+        psi[a] = jpsi[a] * scale
     st.target = st.target / n
     st.pending = -1.0
     _trivial_step(ws, d)
@@ -224,12 +229,13 @@ def _move_reference(prop, ws, sec, st, k, s):
 def _jump_weights(prop, ws, sec, st, k, tau, weights):
     _state_at(prop, ws, sec, k, tau, ws.jpsi)
     K = sec.dims.size
+    jumps, ch_kind, dims, jpsi, new = sec.jumps, sec.ch_kind, sec.dims, ws.jpsi, ws.new
     total = 0.0
     for j in range(weights.size):
         w = 0.0
-        if sec.jumps.valid[j * K + k]:
-            k2 = k + (1 if sec.ch_kind[j] == 1 else -1)
-            w = csr_apply(sec.jumps, j * K + k, sec.dims[k2], ws.jpsi, ws.new)
+        if jumps.valid[j * K + k]:
+            k2 = k + (1 if ch_kind[j] == 1 else -1)
+            w = csr_apply(jumps, j * K + k, dims[k2], jpsi, new)
         weights[j] = w
         total += w
     return total
@@ -241,10 +247,11 @@ def _apply_jump(prop, ws, sec, k, jc):
     d2 = sec.dims[k2]
     w = csr_apply(sec.jumps, jc * sec.dims.size + k, d2, ws.jpsi, ws.new)
     scale = 1.0 / np.sqrt(w)
+    psi, new = ws.psi, ws.new
     for a in range(d2):
-        ws.psi[a] = ws.new[a] * scale
-    for a in range(d2, ws.psi.size):
-        ws.psi[a] = 0j
+        psi[a] = new[a] * scale
+    for a in range(d2, psi.size):
+        psi[a] = 0j
     _trivial_step(ws, d2)
     return k2
 

@@ -8,6 +8,10 @@ per-trajectory workspace ``ws`` (a namedtuple of arrays holding the *reference s
 trajectory, i.e. its state at the time ``st.t`` of the loop state record ``st``), the
 :class:`~qjump.trajectories.sectors.SectorData` ``sec`` and the current sector ``k``.  The
 reference state is normalised.  Delays ``s`` are measured from ``st.t``.
+
+Speed: implementations that allocate nothing are compiled without reference counting
+(numba ``_nrt=False``); otherwise every call would pay two atomic operations per array in the
+namedtuples it receives, several times the arithmetic of a jump in a small sector.
 """
 
 from __future__ import annotations

@@ -1,0 +1,273 @@
+"""Statistical honesty of the jump engine: steady starts, standard errors, jump times, diffusion.
+
+Expected values come from the independent dense reference (tests/paper_reference.py) or from
+the exact solver; every bound is a few standard errors computed from the samples, or a
+p-value with a stated false-alarm rate.  Seeds are fixed, so every test is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+from paper_reference import PaperReference
+from scipy import stats
+
+import qjump
+
+K_SE = 4.0
+#: false-alarm rate of each Kolmogorov-Smirnov test
+KS_ALPHA = 1e-4
+
+
+def assert_within(name, est, se, exact, k=K_SE):
+    assert se > 0, f"{name}: zero standard error"
+    z = (est - exact) / se
+    assert abs(z) < k, f"{name}: estimate {est:.6g} +- {se:.2g}, exact {exact:.6g}, z = {z:.2f}"
+
+
+def scenario_model(label: str, **kw) -> qjump.PaperModel:
+    d = {"ind": "independent", "com": "common", "cas": "cascaded"}[label[:3]]
+    i = {"1": "all-to-all", "2": "pairwise"}[label[4]]
+    return qjump.PaperModel(dissipation=d, interaction=i, **kw)
+
+
+class StationaryJumps:
+    """Jump statistics of the stationary state, from the dense reference alone.
+
+    ``rate[(bath, kind)] = Tr[J_{bath,kind}(rho_ss)]`` with the sandwich terms of the paper's
+    dissipators, and ``first_jump_cdf(t)`` the probability of a jump in ``[0, t]`` when the
+    ensemble starts in ``rho_ss``: ``1 - Tr[exp(L0 t) rho_ss]`` with ``L0 = L - sum J``.
+    """
+
+    def __init__(self, model: qjump.PaperModel):
+        ref = PaperReference.from_model(model)
+        self.rho, _ = ref.steady_state()
+        self.rate = {}
+        L = None
+        jumps = 0.0
+        for bath in "hc":
+            emit, absorb = ref.jump_terms(bath, self.rho)
+            self.rate[(bath, "emission")] = float(np.trace(emit).real)
+            self.rate[(bath, "absorption")] = float(np.trace(absorb).real)
+            L, Je, Ja = ref.tilted_parts_by_columns(bath)
+            jumps = jumps + Je + Ja
+        self.L0 = L - jumps
+        self.dim = ref.dim
+
+    def first_jump_cdf(self, t: np.ndarray, dt: float = 1e-3) -> np.ndarray:
+        """Exact CDF on a grid of step ``dt`` (exact propagator), linearly interpolated."""
+        t_max = float(np.max(t))
+        n = int(math.ceil(t_max / dt)) + 1
+        step = scipy.linalg.expm(self.L0 * dt)
+        x = self.rho.reshape(-1).astype(complex)
+        eye = np.eye(self.dim).reshape(-1)
+        surv = np.empty(n + 1)
+        for j in range(n + 1):
+            surv[j] = (eye @ x).real
+            x = step @ x
+        grid = np.arange(n + 1) * dt
+        return 1.0 - np.interp(t, grid, surv)
+
+
+# --------------------------------------------------------------------------- steady starts
+STEADY_LABELS = [
+    "com(1)",
+    *(pytest.param(x, marks=pytest.mark.slow) for x in ("ind(1)", "ind(2)", "com(2)", "cas(1)")),
+    "cas(2)",
+]
+
+
+@pytest.mark.parametrize("label", STEADY_LABELS)
+def test_steady_start_samples_the_steady_state(label):
+    """Many short trajectories from ``initial_state="steady"`` form the stationary ensemble:
+
+    * populations and coherences sampled in [0, 0.6] equal rho_ss (a stationary ensemble
+      has rho(t) = rho_ss at every t, so there is no transient to wait for);
+    * the number of jumps of each bath and kind in [0, 0.6] is M t Tr[J(rho_ss)];
+    * the time of the first jump follows 1 - Tr[exp(L0 t) rho_ss] (Kolmogorov-Smirnov,
+      false-alarm rate 1e-4), which also tests the jump times of the engine.
+    """
+    model = scenario_model(label)
+    M, t_final = 3000, 0.6
+    res = qjump.simulate(
+        model,
+        t_final=t_final,
+        trajectories=M,
+        seed=5,
+        initial_state="steady",
+        sample_interval=0.1,
+        records=True,
+        n_jobs=2,
+    )
+    ex = qjump.exact(model)
+    for name in ("pop_h1", "pop_h2", "pop_c1", "pop_c2", "coh_h1c1", "coh_h2c2", "C_loc", "energy"):
+        assert_within(name, res[name], res.se[name], ex[name])
+    ref = StationaryJumps(model)
+    rec = res.records
+    for (bath, kind), rate in ref.rate.items():
+        sel = rec[(rec["bath"] == bath) & (rec["kind"] == kind)]
+        per = np.bincount(sel["trajectory"].to_numpy(), minlength=M)
+        assert_within(
+            f"{bath} {kind} rate",
+            per.mean() / t_final,
+            per.std(ddof=1) / math.sqrt(M) / t_final,
+            rate,
+        )
+    first = rec.groupby("trajectory")["time"].min().to_numpy()
+    assert first.size > 0.3 * M
+    F = ref.first_jump_cdf(np.array([t_final]))[0]
+    # the share of trajectories with a jump in [0, t_final] ...
+    p = first.size / M
+    assert_within("P(jump before t_final)", p, math.sqrt(p * (1 - p) / M), F)
+    # ... and the first-jump times given a jump (CDF conditioned on t < t_final)
+    pvalue = stats.kstest(first, lambda t: ref.first_jump_cdf(t) / F).pvalue
+    assert pvalue > KS_ALPHA, pvalue
+
+
+# --------------------------------------------------------------------------- standard errors
+@pytest.mark.parametrize(
+    "label,replicates,t_final",
+    [("cas(2)", 200, 100.0), pytest.param("com(1)", 400, 400.0, marks=pytest.mark.slow)],
+)
+def test_standard_errors_match_the_spread_of_replicates(label, replicates, t_final):
+    """R independent runs of M = 8 steady-start trajectories: the root-mean-square reported SE
+    equals the standard deviation of the R estimates.  Honest SEs give a ratio of 1 within
+    1/sqrt(2(R-1)) (5 % for R = 200), so the band 0.8-1.25 is about 4 SE wide; an SE off by
+    sqrt(2) fails it."""
+    model = scenario_model(label)
+    names = ("Q_h", "W", "C_loc", "pop_h1")
+    est = {k: [] for k in names}
+    se = {k: [] for k in names}
+    for r in range(replicates):
+        res = qjump.simulate(
+            model,
+            t_final=t_final,
+            trajectories=8,
+            seed=1000 + r,
+            initial_state="steady",
+            sample_interval=t_final / 8,
+        )
+        for k in names:
+            est[k].append(res[k])
+            se[k].append(res.se[k])
+    for k in names:
+        rms_se = math.sqrt(np.mean(np.square(se[k])))
+        spread = np.std(est[k], ddof=1)
+        assert 0.8 < rms_se / spread < 1.25, (k, rms_se, spread)
+
+
+# --------------------------------------------------------------------------- diffusion
+def test_diffusion_estimate_default_tier():
+    """Var(K)/T from 1000 steady-start trajectories of ind(1) (tau_relax ~ 4, so the finite-T
+    bias at T = 500 is < 2 %) within 4 SE (SE ~ 5 %) of exact counting statistics."""
+    model = scenario_model("ind(1)")
+    res = qjump.simulate(
+        model,
+        t_final=500.0,
+        trajectories=1000,
+        seed=3,
+        initial_state="steady",
+        sample_interval=100.0,
+        n_jobs=2,
+    )
+    cum = res.counting_statistics("h")
+    ex = qjump.counting_statistics(model, "h")
+    assert cum.se["quanta_diffusion"] < 0.07 * ex.quanta_diffusion
+    assert_within(
+        "quanta_diffusion", cum.quanta_diffusion, cum.se["quanta_diffusion"], ex.quanta_diffusion
+    )
+    assert_within("quanta_mean", cum.quanta_mean, cum.se["quanta_mean"], ex.quanta_mean)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label,t_final", [("ind(1)", 1_000.0), ("cas(2)", 2_000.0)])
+def test_diffusion_within_five_percent(label, t_final):
+    """12000 trajectories: the relative SE of Var(K)/T is sqrt(2/M) ~ 1.3 %, so 4 SE < 5.2 %;
+    the finite-T bias O(tau_relax/T) is below 1 % (tau_relax ~ 4 and 11)."""
+    model = scenario_model(label)
+    res = qjump.simulate(
+        model,
+        t_final=t_final,
+        trajectories=12_000,
+        seed=8,
+        initial_state="steady",
+        sample_interval=t_final / 4,
+        n_jobs=2,
+    )
+    cum = res.counting_statistics("h")
+    ex = qjump.counting_statistics(model, "h")
+    D, se = cum.quanta_diffusion, cum.se["quanta_diffusion"]
+    rel_se = se / ex.quanta_diffusion
+    print(
+        f"{label}: D = {D:.5g} +- {se:.2g}, exact {ex.quanta_diffusion:.5g} "
+        f"(relative SE {rel_se:.3%})"
+    )
+    assert rel_se < 0.014
+    assert_within("quanta_diffusion", D, se, ex.quanta_diffusion)
+    assert abs(D / ex.quanta_diffusion - 1) < 0.05
+
+
+# --------------------------------------------------------------------------- jump times
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:burn_in 0 is shorter")
+def test_single_tls_waiting_times_high_statistics():
+    """A lone TLS (N = 1, Omega = 0) is a renewal process: waiting times after an emission
+    are exponential with the absorption rate g^2 n and vice versa.  About 1.5e5 samples per
+    kind; Kolmogorov-Smirnov at a false-alarm rate of 1e-4 each."""
+    model = qjump.PaperModel(
+        N=1, omega_h=1.3, T_h=1.7, g_h=[0.8], g_c=[0.6], Omega=0.0, dissipation="independent"
+    )
+    n, g2 = model.n_h, model.g_h[0] ** 2
+    absorb, emit = g2 * n, g2 * (n + 1)
+    res = qjump.simulate(
+        model,
+        t_final=100_000,
+        burn_in=0,
+        trajectories=8,
+        seed=31,
+        initial_state="ground",
+        records=True,
+        sample_interval=1000.0,
+        n_jobs=2,
+    )
+    rec = res.records
+    gaps = {"emission": [], "absorption": []}
+    for _, tr in rec[rec["bath"] == "h"].groupby("trajectory"):
+        t = tr["time"].to_numpy()
+        kinds = tr["kind"].to_numpy()
+        for k in gaps:
+            gaps[k].append(np.diff(t)[kinds[:-1] == k])
+    after_emission = np.concatenate(gaps["emission"])
+    after_absorption = np.concatenate(gaps["absorption"])
+    assert after_emission.size > 1e5
+    p1 = stats.kstest(after_emission, "expon", args=(0, 1 / absorb)).pvalue
+    p2 = stats.kstest(after_absorption, "expon", args=(0, 1 / emit)).pvalue
+    assert p1 > KS_ALPHA and p2 > KS_ALPHA, (p1, p2)
+
+
+@pytest.mark.slow
+def test_first_jump_times_high_statistics():
+    """40000 steady-start trajectories of cas(1) (non-exponential no-jump evolution, so the
+    jump time comes from the Newton solve): first-jump times against the exact CDF."""
+    model = scenario_model("cas(1)")
+    M, t_final = 40_000, 3.0
+    res = qjump.simulate(
+        model,
+        t_final=t_final,
+        trajectories=M,
+        seed=77,
+        initial_state="steady",
+        sample_interval=1.0,
+        records=True,
+        n_jobs=2,
+    )
+    first = res.records.groupby("trajectory")["time"].min().to_numpy()
+    ref = StationaryJumps(model)
+    F = ref.first_jump_cdf(np.array([t_final]))[0]
+    p = first.size / M
+    assert_within("P(jump before t_final)", p, math.sqrt(p * (1 - p) / M), F)
+    pvalue = stats.kstest(first, lambda t: ref.first_jump_cdf(t) / F).pvalue
+    assert pvalue > KS_ALPHA, pvalue
