@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 import qjump
-from qjump.liouville.steady import evolve
+from qjump.liouville.dynamics import evolve_states
 from qjump.system import model_system
 from qjump.trajectories.ensemble import simulate
 from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
@@ -136,7 +136,7 @@ def test_relaxation_from_ground_state_matches_exact_evolution(dissipation):
         sample_interval=dt,
     )
     edges = np.arange(0, t_final + 1e-9, window)
-    rho_t = evolve(model, x0, edges)
+    rho_t = evolve_states(model, x0, edges)
     q = ctx.quantities
     exact_energy = np.array([q.evaluate(x)["energy"] for x in rho_t])
     w = res.windows
@@ -147,7 +147,7 @@ def test_relaxation_from_ground_state_matches_exact_evolution(dissipation):
         assert_within(f"energy(t={edges[j]})", est[j], se[j], exact_energy[j])
     # populations averaged over the sample grid (j + 1/2) dt
     grid = (np.arange(int(round(t_final / dt))) + 0.5) * dt
-    rho_g = evolve(model, x0, grid)
+    rho_g = evolve_states(model, x0, grid)
     for name in ("pop_h1", "pop_c2"):
         exact_avg = np.mean([q.evaluate(x)[name] for x in rho_g])
         assert_within(name, res[name], res.se[name], exact_avg)
@@ -285,7 +285,7 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
     x0 = np.zeros(ctx.space.size, complex)
     x0[0] = 1.0  # ground state
     exact = np.array(
-        [[ctx.quantities.evaluate(x)[n] for n in names] for x in evolve(model, x0, times)]
+        [[ctx.quantities.evaluate(x)[n] for n in names] for x in evolve_states(model, x0, times)]
     )
     mean = obs.mean(axis=0)
     se = obs.std(axis=0, ddof=1) / math.sqrt(obs.shape[0])

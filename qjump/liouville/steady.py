@@ -450,22 +450,3 @@ def result_from_state(ss: SteadyState) -> Result:
             "wall_time_s": ss.wall_time_s,
         },
     )
-
-
-def evolve(model: PaperModel, x0: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Exact ``rho(t)`` (block vectors) from ``x0`` at equally spaced ``times``.
-
-    Uses ``scipy.sparse.linalg.expm_multiply``; returns an array of shape
-    ``(len(times), len(x0))``.
-    """
-    times = np.asarray(times, dtype=float)
-    if times.size > 2 and not np.allclose(np.diff(times), times[1] - times[0]):
-        raise ValueError("times: must be equally spaced")
-    return spla.expm_multiply(
-        liouvillian(model),
-        x0.astype(complex),
-        start=times[0],
-        stop=times[-1],
-        num=times.size,
-        endpoint=True,
-    )
