@@ -273,7 +273,7 @@ def test_corrupt_task_file_is_recomputed_and_reported(quick_run, config, tmp_pat
     frame.write_bytes(bytes(raw))
     counter = Counter()
     run_study(config, out=out, quick=True, n_jobs=2, quiet=False, on_result=counter)
-    assert counter.keys == [victim.name[: -len(".qjt")]]
+    assert counter.keys == [victim.name]
     assert victim.with_name(victim.name + ".corrupt").exists()
     meta = json.loads((out / "study.json").read_text())
     assert len(meta["store_problems"]) == 1 and victim.name[:12] in meta["store_problems"][0]
