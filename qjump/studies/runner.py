@@ -48,7 +48,9 @@ from .config import (
 __all__ = [
     "QUANTITIES",
     "StudyConfig",
+    "budget_table",
     "build_tasks",
+    "default_out",
     "exact_task",
     "load_config",
     "optimum_task",
