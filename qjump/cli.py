@@ -697,8 +697,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--t-final",
         type=_float_arg("--t-final"),
-        required=True,
-        help="length of each trajectory (units of 1/omega_c)",
+        default=None,
+        help="length of each trajectory (units of 1/omega_c); required unless a precision "
+        "target is given (then: burn-in + 4 max(burn-in, 500))",
     )
     t.add_argument(
         "--burn-in",

@@ -303,10 +303,13 @@ def simulate(
     without a target) until the standard error of ``target_quantity`` reaches the goal, or
     ``max_wall`` seconds or ``max_time`` simulated time units are spent.  The rule looks
     only at the standard error, never at the value: a relative target is turned into an
-    absolute goal ``target_rel_se * |value|`` once, from the first block (the pilot), and
-    from then on the run stops on the SE alone, so the stopping rule does not bias the mean
-    (beyond the pilot's own weight in it).  ``info["target"]`` reports the goal, the
-    achieved SE and relative SE, whether the goal was met and what stopped the run.
+    absolute goal ``target_rel_se * |value|`` once, from the pilot (the first block, or the
+    first blocks whose mean is non-zero; four blocks with a mean of exactly zero stop the run
+    with ``zero_value``), and from then on the run stops on the SE alone, so the stopping
+    rule does not bias the mean beyond the pilot's own weight in it.  ``met`` therefore
+    compares the final SE with that fixed goal; ``achieved_rel_se`` uses the final mean.
+    ``info["target"]`` reports the goal, the achieved SE and relative SE, whether the goal
+    was met and what stopped the run.
     """
     t0 = time.perf_counter()
     if options is None:
@@ -396,12 +399,15 @@ def run_to_target(
         if blocks:
             per = pd.concat([f["per_trajectory"] for f in frames])
             mean, se = float(per[q].mean()), _se(per[q])
-            if goal is None:  # the pilot block fixes the absolute goal
+            if goal is None and mean != 0.0:  # the pilot (first non-zero mean) fixes the goal
                 goal = options.target_rel_se * abs(mean)
-            if math.isfinite(se) and se <= goal:
+            if goal is None and blocks >= 4:
+                stopped_by = "zero_value"  # a relative SE of a vanishing value is undefined
+                break
+            if goal is not None and math.isfinite(se) and se <= goal:
                 stopped_by = "target"
                 break
-            if math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M): blocks still needed
+            if goal is not None and math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M)
                 needed = math.ceil(blocks * (se / goal) ** 2) - blocks
                 n_new = max(1, min(blocks, needed))
             elapsed = time.perf_counter() - t0
