@@ -81,13 +81,13 @@ def test_replay_reproduces_a_trajectory_bit_for_bit():
 
 def test_precision_target_extends_by_blocks_and_stops_on_the_se():
     plain = _run(trajectories=4)
-    r = _run(trajectories=4, target_rel_se=0.3, t_final=None)
+    r = _run(trajectories=4, target_rel_se=0.5, t_final=None)
     t = r.info["target"]
     assert t["met"] and t["stopped_by"] == "target"
     # the goal is fixed from the pilot block; the final SE is at or below it
     assert t["achieved_se"] <= t["target_se"]
     pilot = r.per_trajectory[r.per_trajectory.trajectory < 4]
-    assert t["target_se"] == pytest.approx(0.3 * abs(pilot["Q_h"].mean()), rel=1e-12)
+    assert t["target_se"] == pytest.approx(0.5 * abs(pilot["Q_h"].mean()), rel=1e-12)
     se = r.per_trajectory["Q_h"].std(ddof=1) / math.sqrt(len(r.per_trajectory))
     assert t["achieved_se"] == pytest.approx(se, rel=1e-12) == r.se["Q_h"]
     assert len(r.per_trajectory) % 4 == 0 and t["blocks"] == len(r.per_trajectory) // 4
