@@ -101,7 +101,10 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
     name = _auto(dmax) if propagator == "auto" else propagator
     # model operators on the 2^(2N)-dimensional space (sparse: H_S, H_eff, jumps, quantities)
     # and the sparse jump blocks of the sector data
+    # plus the block bookkeeping of the quantity functionals over the Liouville block space
+    # (C(4N, 2N) entries, measured at about 8 bytes each)
     system = D * (3 * n + 16) * (_COMPLEX + _INDEX) + 2 * N * D * (_COMPLEX + _INDEX)
+    system += _INDEX * sum_d2
     if name == "krylov":
         engine = D * (1 + N * N) * (_COMPLEX + _INDEX) + 2 * (31 * dmax) * _COMPLEX
     else:

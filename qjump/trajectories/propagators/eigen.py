@@ -18,7 +18,8 @@ The two propagators differ only in how a jump is applied:
 
 * ``eigen`` (:class:`EigenDense`) precomputes per channel and sector the dense matrices
   ``P = V^dag L^dag L V`` (channel weights) and ``A = V'^-1 L V`` (the jump), padded to the
-  largest sector ``dmax``: ``2 n_ch K dmax^2`` complex numbers, as fast as sparse jumps up to ``N = 3``.
+  largest sector ``dmax``: ``2 n_ch K dmax^2`` complex numbers; as fast as sparse jumps up
+  to ``N = 3``, slower beyond.
 * ``eigen-large`` (:class:`EigenSparse`) applies the sparse jump blocks to ``psi = V phi``
   and maps back with ``V'^-1``: ``3 C(4N, 2N)`` complex numbers (43 MB at ``N = 6``).
 """
