@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
 import time
 
 import numpy as np
@@ -31,6 +30,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
 
+from ..execution.memory import available_memory
 from ..model import PaperModel
 from ..results import Result
 from ..system.blocks import BlockSpace
@@ -49,7 +49,6 @@ from .liouvillian import MATRIX_FREE_LIMIT, block_liouvillian, liouvillian, liou
 __all__ = [
     "NonUniqueSteadyStateError",
     "SteadyState",
-    "available_memory",
     "check_memory",
     "commutant_is_trivial",
     "exact",
@@ -240,18 +239,6 @@ def exact_memory_estimate(model: PaperModel, method: str = "auto") -> int:
     if n <= MATRIX_FREE_LIMIT:
         need += 3 * SPARSE_NNZ_PER_UNKNOWN * 20 * n
     return int(BASE_BYTES + need)
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation (``MemAvailable`` on Linux)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
 def check_memory(model: PaperModel, method: str = "auto") -> None:

@@ -43,6 +43,7 @@ from ..system.quantities import order_values
 from .estimates import counting_statistics_from_windows
 from .options import TrajectoryOptions
 from .records import record_frame, window_frame
+from .resources import check_trajectory_resources
 from .sectors import sector_data
 from .trajectory import TrajectoryOutput, TrajectorySpec, run_trajectory, trajectory_seed
 
@@ -316,7 +317,9 @@ def simulate(
         options = TrajectoryOptions(**keywords)
     elif keywords:
         options = options.replace(**keywords)
+    resources = check_trajectory_resources(model)  # before anything of model size is built
     spec, info = make_spec(model, options)
+    info["estimated_cpu_s_per_time_unit"] = resources.seconds_per_time_unit
     if options.has_target and options.target_quantity not in model_system(model).quantities.names:
         raise ValueError(
             f"target_quantity: unknown quantity {options.target_quantity!r}; allowed: the "

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
+from ..execution.memory import available_memory
 from ..model import PaperModel
 from .trajectory import AUTO_DENSE_MAX, AUTO_EIGEN_MAX, PROPAGATOR_NAMES
 
 __all__ = [
     "MAX_N",
     "Resources",
-    "available_memory",
     "check_trajectory_resources",
     "trajectory_resources",
 ]
@@ -54,18 +53,6 @@ class Resources:
     memory_bytes: int
     seconds_per_time_unit: float
     jump_rate: float
-
-
-def available_memory() -> int:
-    """Memory available to a new process (``MemAvailable`` of /proc/meminfo, else sysconf)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def _auto(dmax: int) -> str:
