@@ -61,9 +61,17 @@ def cumulant_table(results: Iterable, bath: str = "h", quantity: str = "quanta")
         for c in CUMULANTS:
             name = f"{quantity}_{c}"
             val, se, ref = est[name], est.se[name], ex[name]
-            rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "cumulant": c,
-                         "trajectory": val, "se": se, "exact": ref,
-                         "z": (val - ref) / se if se > 0 else math.nan})
+            rows.append(
+                {
+                    "scenario": r.model.label,
+                    "omega_h": r.model.omega_h,
+                    "cumulant": c,
+                    "trajectory": val,
+                    "se": se,
+                    "exact": ref,
+                    "z": (val - ref) / se if se > 0 else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -251,8 +259,9 @@ def tur_exact_curve(model: PaperModel, omega_h: Sequence[float], bath: str = "h"
     pandas.DataFrame
         ``omega_h, ratio``.
     """
-    vals = [fcs.counting_statistics(model.replace(omega_h=float(w)), bath).tur_ratio
-            for w in omega_h]
+    vals = [
+        fcs.counting_statistics(model.replace(omega_h=float(w)), bath).tur_ratio for w in omega_h
+    ]
     return pd.DataFrame({"omega_h": np.asarray(omega_h, float), "ratio": vals})
 
 
@@ -268,9 +277,15 @@ def tur_trajectory_table(results: Iterable, bath: str = "h") -> pd.DataFrame:
     rows = []
     for r in results:
         t = r.counting_statistics(bath)
-        rows.append({"scenario": r.model.label, "omega_h": r.model.omega_h, "ratio": t.tur_ratio,
-                     "se": t.se["tur_ratio"],
-                     "exact": fcs.counting_statistics(r.model, bath).tur_ratio})
+        rows.append(
+            {
+                "scenario": r.model.label,
+                "omega_h": r.model.omega_h,
+                "ratio": t.tur_ratio,
+                "se": t.se["tur_ratio"],
+                "exact": fcs.counting_statistics(r.model, bath).tur_ratio,
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -76,8 +76,13 @@ def qjump_trajectory_cell(N: int, t_final: float | None = None) -> dict:
     t1 = time.perf_counter()
     out = run_trajectory(model, TrajectorySpec(T, 0.0, T, 1.0, "ground"), trajectory_seed(0, 1))
     run = time.perf_counter() - t1
-    return {"setup_s": setup, "run_s": run, "simulated_time": T,
-            "throughput": T / run, "jumps": int(out.counts.sum())}
+    return {
+        "setup_s": setup,
+        "run_s": run,
+        "simulated_time": T,
+        "throughput": T / run,
+        "jumps": int(out.counts.sum()),
+    }
 
 
 def _cell_text(rep: dict) -> str:
@@ -96,8 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--N", nargs="+", type=int, default=[2, 3, 4, 5, 6, 7, 8])
     ap.add_argument("--tools", nargs="+", default=TOOLS)
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per cell")
-    ap.add_argument("--tool-timeout", nargs="*", default=[],
-                    help="per-tool overrides, e.g. qutip-steadystate=300")
+    ap.add_argument(
+        "--tool-timeout",
+        nargs="*",
+        default=[],
+        help="per-tool overrides, e.g. qutip-steadystate=300",
+    )
     ap.add_argument("--mem-gb", type=float, default=8.0)
     ap.add_argument("--out", default=str(BENCH_DIR / "RESULTS-scaling.md"))
     ap.add_argument("--jsonl", default=str(BENCH_DIR / "results" / "scaling-cells.jsonl"))
@@ -117,15 +126,17 @@ def main(argv: list[str] | None = None) -> int:
                 params = {}
                 if tool == "qutip-mcsolve":
                     params = {"ntraj": 1, "t_final": TRAJ_BUDGET[N]}
-                rep = run_cell(tool, N, timeout_s=timeouts[tool], mem_limit_gb=args.mem_gb,
-                               params=params)
+                rep = run_cell(
+                    tool, N, timeout_s=timeouts[tool], mem_limit_gb=args.mem_gb, params=params
+                )
                 if rep["status"] in ("timeout", "oom"):
                     failed = rep
             reports[tool, N] = rep
             with open(args.jsonl, "a") as fh:
                 fh.write(json.dumps(rep, default=float) + "\n")
-            print(tool, N, _cell_text(rep), json.dumps(rep.get("result"), default=float),
-                  flush=True)
+            print(
+                tool, N, _cell_text(rep), json.dumps(rep.get("result"), default=float), flush=True
+            )
     lines = [
         "| N | unknowns C(4N,2N) | " + " | ".join(args.tools) + " |",
         "|---|---|" + "---|" * len(args.tools),

@@ -261,9 +261,7 @@ class PaperModel:
     @property
     def label(self) -> str:
         """The paper's scenario label, e.g. ``"com(2)"``."""
-        return (
-            f"{_SHORT_DISSIPATION[self.dissipation]}({_SHORT_INTERACTION[self.interaction]})"
-        )
+        return f"{_SHORT_DISSIPATION[self.dissipation]}({_SHORT_INTERACTION[self.interaction]})"
 
     def replace(self, **changes: Any) -> PaperModel:
         """Return a copy with ``changes`` applied (validated again).
@@ -307,4 +305,3 @@ def _scalar_or(matrix: np.ndarray) -> Any:
     if np.all(vals == vals[0]):
         return float(vals[0])
     return matrix
-

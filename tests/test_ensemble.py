@@ -47,13 +47,18 @@ def test_options_are_frozen_and_validated():
 
 def test_result_carries_options_seed_and_versions():
     r = _run()
-    assert r.options == TrajectoryOptions(t_final=300.0, trajectories=6,
-                                          initial_state="steady", seed=5)
+    assert r.options == TrajectoryOptions(
+        t_final=300.0, trajectories=6, initial_state="steady", seed=5
+    )
     import numba
     import scipy
 
-    assert r.info["versions"] == {"qjump": qjump.__version__, "numpy": np.__version__,
-                                  "scipy": scipy.__version__, "numba": numba.__version__}
+    assert r.info["versions"] == {
+        "qjump": qjump.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+    }
     # options object and keywords give the same run
     again = qjump.simulate(MODEL, r.options)
     pd.testing.assert_frame_equal(again.per_trajectory.drop(columns=[]), r.per_trajectory)
@@ -64,16 +69,19 @@ def test_replay_reproduces_a_trajectory_bit_for_bit():
     for i in (0, 4):
         one = r.replay(i)
         pd.testing.assert_frame_equal(
-            one.windows, r.windows[r.windows.trajectory == i].reset_index(drop=True),
+            one.windows,
+            r.windows[r.windows.trajectory == i].reset_index(drop=True),
             check_exact=True,
         )
         pd.testing.assert_frame_equal(
-            one.records, r.records[r.records.trajectory == i].reset_index(drop=True),
+            one.records,
+            r.records[r.records.trajectory == i].reset_index(drop=True),
             check_exact=True,
         )
         pd.testing.assert_frame_equal(
-            one.per_trajectory, r.per_trajectory[r.per_trajectory.trajectory == i]
-            .reset_index(drop=True), check_exact=True,
+            one.per_trajectory,
+            r.per_trajectory[r.per_trajectory.trajectory == i].reset_index(drop=True),
+            check_exact=True,
         )
     with pytest.raises(ValueError, match="trajectory"):
         r.replay(6)
@@ -92,10 +100,12 @@ def test_precision_target_extends_by_blocks_and_stops_on_the_se():
     assert t["achieved_se"] == pytest.approx(se, rel=1e-12) == r.se["Q_h"]
     assert len(r.per_trajectory) % 4 == 0 and t["blocks"] == len(r.per_trajectory) // 4
     # the run before the target was met is the run without a target (ids continue)
-    first = qjump.simulate(MODEL, r.options.replace(target_rel_se=None, trajectories=4,
-                                                    t_final=r.info["t_final"]))
-    pd.testing.assert_frame_equal(pilot.reset_index(drop=True), first.per_trajectory,
-                                  check_exact=True)
+    first = qjump.simulate(
+        MODEL, r.options.replace(target_rel_se=None, trajectories=4, t_final=r.info["t_final"])
+    )
+    pd.testing.assert_frame_equal(
+        pilot.reset_index(drop=True), first.per_trajectory, check_exact=True
+    )
     assert plain.info["t_final"] == 300.0 and "target" not in plain.info
 
 

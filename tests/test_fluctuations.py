@@ -37,8 +37,15 @@ def _model(dissipation: str, interaction: str, **kw) -> qjump.PaperModel:
 
 
 def _steady_run(model, t_final, trajectories=TRAJECTORIES, seed=11, **kw):
-    return simulate(model, t_final=t_final, trajectories=trajectories, seed=seed,
-                    initial_state="steady", burn_in=0, **kw)
+    return simulate(
+        model,
+        t_final=t_final,
+        trajectories=trajectories,
+        seed=seed,
+        initial_state="steady",
+        burn_in=0,
+        **kw,
+    )
 
 
 # ---------------------------------------------------------------------------- vs exact
@@ -57,10 +64,10 @@ def test_trajectory_cumulants_match_exact(dissipation, interaction):
     assert set(est.to_series().index) == set(ex.to_series().index)
     # heat counts omega_h per quantum: the same estimates scaled exactly
     np.testing.assert_allclose(est.heat_mean, m.omega_h * est.quanta_mean, rtol=1e-12)
-    np.testing.assert_allclose(est.heat_diffusion, m.omega_h**2 * est.quanta_diffusion,
-                               rtol=1e-12)
-    np.testing.assert_allclose(est.heat_skewness, m.omega_h**3 * est.quanta_skewness,
-                               rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(est.heat_diffusion, m.omega_h**2 * est.quanta_diffusion, rtol=1e-12)
+    np.testing.assert_allclose(
+        est.heat_skewness, m.omega_h**3 * est.quanta_skewness, rtol=1e-9, atol=1e-15
+    )
     # the mean agrees with the engine's own jump-counting estimate of Q_h
     np.testing.assert_allclose(est.heat_mean, r["Q_h"], rtol=1e-12)
 
@@ -78,8 +85,9 @@ def test_tur_ratio_matches_exact():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("dissipation", "interaction"), [("independent", "all-to-all"),
-                                                          ("cascaded", "pairwise")])
+@pytest.mark.parametrize(
+    ("dissipation", "interaction"), [("independent", "all-to-all"), ("cascaded", "pairwise")]
+)
 def test_tur_ratio_matches_exact_high_statistics(dissipation, interaction):
     """1000 trajectories of T = 4000: the SE of the trajectory TUR ratio is 0.05-0.07 (4 SE < 0.3,
     against the exact 1.005 and 1.004); the achieved SE is asserted."""
@@ -104,13 +112,13 @@ def test_fluctuation_theorem_slope_independent():
     assert len(ft.table) >= 3 and ft.slope_se > 0
     assert abs(ft.slope - A) < N_SE * ft.slope_se, ft
     assert fcs.gallavotti_cohen_violation(m) < 1e-10
-    assert set(ft.table.columns) == {"k", "count_k", "count_minus_k", "log_ratio",
-                                     "log_ratio_se"}
+    assert set(ft.table.columns) == {"k", "count_k", "count_minus_k", "log_ratio", "log_ratio_se"}
 
 
 # ---------------------------------------------------------------------------- estimators
-def _synthetic_windows(totals_h: np.ndarray, T: float, n_windows: int = 4,
-                       omega_h: float = 1.5) -> pd.DataFrame:
+def _synthetic_windows(
+    totals_h: np.ndarray, T: float, n_windows: int = 4, omega_h: float = 1.5
+) -> pd.DataFrame:
     """A window frame whose per-trajectory totals are ``totals_h`` (split over windows)."""
     rows = []
     edges = np.linspace(0.0, T, n_windows + 1)
@@ -118,10 +126,19 @@ def _synthetic_windows(totals_h: np.ndarray, T: float, n_windows: int = 4,
         parts = [0] * (n_windows - 1) + [int(tot)]
         for w in range(n_windows):
             q = parts[w]
-            rows.append({"trajectory": j, "window": w, "t_start": edges[w],
-                         "t_end": edges[w + 1], "quanta_h": q, "quanta_c": -q,
-                         "heat_h": omega_h * q, "heat_c": -1.0 * q,
-                         "work": -(omega_h - 1.0) * q})
+            rows.append(
+                {
+                    "trajectory": j,
+                    "window": w,
+                    "t_start": edges[w],
+                    "t_end": edges[w + 1],
+                    "quanta_h": q,
+                    "quanta_c": -q,
+                    "heat_h": omega_h * q,
+                    "heat_c": -1.0 * q,
+                    "work": -(omega_h - 1.0) * q,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -199,9 +216,25 @@ def test_tidy_windows_blocks_and_histograms():
 def test_result_cumulants_and_cli_json(capsys):
     from qjump.cli import main
 
-    args = ["simulate", "--dissipation", "ind", "--interaction", "1", "--t-final", "2000",
-            "--trajectories", "16", "--initial-state", "steady", "--burn-in", "0",
-            "--seed", "4", "--json", "--quiet"]
+    args = [
+        "simulate",
+        "--dissipation",
+        "ind",
+        "--interaction",
+        "1",
+        "--t-final",
+        "2000",
+        "--trajectories",
+        "16",
+        "--initial-state",
+        "steady",
+        "--burn-in",
+        "0",
+        "--seed",
+        "4",
+        "--json",
+        "--quiet",
+    ]
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     for q in ("quanta", "heat"):
@@ -237,8 +270,10 @@ def test_analysis_tables_and_figures():
 
     m = _model("independent", "pairwise")
     tau = 100.0
-    runs = [_steady_run(m.replace(omega_h=w), 2000.0, trajectories=16, seed=9, window=tau)
-            for w in (1.3, 1.5)]
+    runs = [
+        _steady_run(m.replace(omega_h=w), 2000.0, trajectories=16, seed=9, window=tau)
+        for w in (1.3, 1.5)
+    ]
     table = an.cumulant_table(runs)
     assert len(table) == 6 and set(table["cumulant"]) == {"mean", "diffusion", "skewness"}
     ex = fcs.cumulants(runs[1].model)
@@ -261,8 +296,7 @@ def test_analysis_tables_and_figures():
     assert isinstance(an.heat_distribution_figure(dist), Figure)
 
     curve = an.tur_exact_curve(m, [1.3, 1.5])
-    assert curve["ratio"].iloc[1] == pytest.approx(fcs.counting_statistics(m).tur_ratio,
-                                                  rel=1e-12)
+    assert curve["ratio"].iloc[1] == pytest.approx(fcs.counting_statistics(m).tur_ratio, rel=1e-12)
     traj = an.tur_trajectory_table(runs)
     assert list(traj.columns) == ["scenario", "omega_h", "ratio", "se", "exact"]
     assert isinstance(an.tur_figure(curve, traj), Figure)

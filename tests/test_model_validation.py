@@ -57,8 +57,14 @@ def test_omega_zero_is_invalid_but_temperature_zero_is_valid():
 
 @pytest.mark.parametrize(
     ("alias", "canonical"),
-    [("ind", "independent"), ("com", "common"), ("cas", "cascaded"),
-     ("independent", "independent"), ("common", "common"), ("cascaded", "cascaded")],
+    [
+        ("ind", "independent"),
+        ("com", "common"),
+        ("cas", "cascaded"),
+        ("independent", "independent"),
+        ("common", "common"),
+        ("cascaded", "cascaded"),
+    ],
 )
 def test_dissipation_aliases(alias, canonical):
     m = qjump.PaperModel(dissipation=alias)
@@ -68,8 +74,14 @@ def test_dissipation_aliases(alias, canonical):
 
 @pytest.mark.parametrize(
     ("alias", "canonical"),
-    [(1, "all-to-all"), (2, "pairwise"), ("1", "all-to-all"), ("2", "pairwise"),
-     ("all-to-all", "all-to-all"), ("pairwise", "pairwise")],
+    [
+        (1, "all-to-all"),
+        (2, "pairwise"),
+        ("1", "all-to-all"),
+        ("2", "pairwise"),
+        ("all-to-all", "all-to-all"),
+        ("pairwise", "pairwise"),
+    ],
 )
 def test_interaction_aliases(alias, canonical):
     assert qjump.PaperModel(interaction=alias).interaction == canonical

@@ -14,9 +14,9 @@ import pytest
 from conftest import SCENARIO_IDS, SCENARIOS, exact_cached, paper_model
 from scipy.optimize import brentq, minimize_scalar
 
-ACC = (0.1, 0.3, 0.5, 0.7, 0.9)       # accelerator window 0 < x < 1
-ENG = (1.1, 1.3, 1.5, 1.7, 1.9)       # engine window 1 < x < 2
-REF = (2.1, 2.4, 2.7, 3.0)            # refrigerator x > 2
+ACC = (0.1, 0.3, 0.5, 0.7, 0.9)  # accelerator window 0 < x < 1
+ENG = (1.1, 1.3, 1.5, 1.7, 1.9)  # engine window 1 < x < 2
+REF = (2.1, 2.4, 2.7, 3.0)  # refrigerator x > 2
 GRID = ACC + ENG + REF
 
 IND, COM, CAS = "independent", "common", "cascaded"
@@ -108,6 +108,7 @@ def test_engine_type1_crossings():
     |W^ind(1)| is still the larger one.  Similarly |W^ind(1)| < |W^com(1)| only for
     x > 1.687, and the accelerator ordering |W^com(1)| > |W^cas(1)| reverses at x = 1.446
     (the paper does not mention these two)."""
+
     def diff(a, b):
         return lambda x: abs(val(a, T1, x, "W")) - abs(val(b, T1, x, "W"))
 
@@ -152,8 +153,9 @@ def test_fig2_local_work_cascaded_larger(x):
 def _eta_at_max_power(d, i):
     """Maximise the power -W over omega_h; the bracket (1.2, 1.6) lies inside the engine
     window (1, 2) and contains the maximum (checked by the assertion below)."""
-    res = minimize_scalar(lambda x: val(d, i, x, "W"), bounds=(1.2, 1.6), method="bounded",
-                          options={"xatol": 1e-4})
+    res = minimize_scalar(
+        lambda x: val(d, i, x, "W"), bounds=(1.2, 1.6), method="bounded", options={"xatol": 1e-4}
+    )
     # the maximum is interior (x* ~ 1.38-1.41 for all six), not at the search bounds
     assert 1.25 < res.x < 1.55
     assert res.success

@@ -167,8 +167,10 @@ class ModelOperators:
                     continue
                 op_of = self.sm if kind == "emission" else self.sp_
                 if collective:
-                    L = sum((g[n] * op_of(b, n) for n in range(m.N)), sp.csr_matrix(
-                        (self.spins.dim, self.spins.dim)))
+                    L = sum(
+                        (g[n] * op_of(b, n) for n in range(m.N)),
+                        sp.csr_matrix((self.spins.dim, self.spins.dim)),
+                    )
                     if L.nnz:
                         out.append(Channel(b, kind, None, (amp * L).tocsr()))
                 else:
@@ -264,4 +266,3 @@ def _lindblad_adjoint(X: sp.spmatrix, channels: list[Channel]) -> sp.csr_matrix:
         LdL = Ld @ L
         out = out + Ld @ X @ L - 0.5 * (LdL @ X + X @ LdL)
     return out.tocsr()
-

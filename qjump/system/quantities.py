@@ -127,9 +127,7 @@ class QuantitySet:
         X["C_loc"] = -sum(self.cross_pair(n, q) for n, q in pairs)
         terms = self.nonlocal_terms
         dim = ops.spins.dim
-        X["C_nonloc"] = sum(
-            (self._term_operator(*t) for t in terms), sp.csr_matrix((dim, dim))
-        )
+        X["C_nonloc"] = sum((self._term_operator(*t) for t in terms), sp.csr_matrix((dim, dim)))
         X["energy"] = ops.H_S
         for b in BATHS:
             for n in range(m.N):

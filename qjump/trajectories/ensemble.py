@@ -97,8 +97,10 @@ class TrajectoryResult(Result):
         ``info["versions"]`` should match the installed ones).
         """
         n = len(self.per_trajectory)
-        if isinstance(trajectory, bool) or not isinstance(trajectory, (int, np.integer)) or not (
-            0 <= trajectory < n
+        if (
+            isinstance(trajectory, bool)
+            or not isinstance(trajectory, (int, np.integer))
+            or not (0 <= trajectory < n)
         ):
             raise ValueError(f"trajectory: expected an id in 0..{n - 1}, got {trajectory!r}")
         spec = TrajectorySpec(
@@ -112,8 +114,9 @@ class TrajectoryResult(Result):
         i = int(trajectory)
         frames = run_batch(self.model, spec, [i], [trajectory_seed(self.info["seed"], i)])
         info = {k: v for k, v in self.info.items() if k != "target"}
-        return assemble(self.model, spec, [frames], seed=self.info["seed"],
-                        t0=time.perf_counter(), info=info)
+        return assemble(
+            self.model, spec, [frames], seed=self.info["seed"], t0=time.perf_counter(), info=info
+        )
 
 
 def default_burn_in(model: PaperModel, initial_state: str) -> tuple[float, float | None]:
@@ -243,9 +246,7 @@ def estimate(
     M = len(df)
     cols = [c for c in q.names]
     means = {c: float(df[c].mean()) for c in cols}
-    ses = {
-        c: float(df[c].std(ddof=1) / math.sqrt(M)) if M > 1 else math.nan for c in cols
-    }
+    ses = {c: float(df[c].std(ddof=1) / math.sqrt(M)) if M > 1 else math.nan for c in cols}
     prod = float(q.product_form(means))
     if M > 1:
         sums = {c: df[c].to_numpy().sum() for c in cols}
@@ -366,7 +367,11 @@ def run_block(
         args = {"model": model, "spec": spec, "ids": batch_ids, "seeds": seeds}
         tasks.append(
             Task.make(
-                "trajectory-batch", _batch_task, params, options.seed, args=args,
+                "trajectory-batch",
+                _batch_task,
+                params,
+                options.seed,
+                args=args,
                 label=f"trajectories {batch_ids[0]}-{batch_ids[-1]}",
             )
         )
@@ -428,8 +433,7 @@ def run_to_target(
                     break
                 n_new = min(n_new, room)
         for b in range(blocks, blocks + n_new):
-            frames += run_block(model, spec, options, range(b * M, (b + 1) * M), store,
-                                progress)
+            frames += run_block(model, spec, options, range(b * M, (b + 1) * M), store, progress)
         blocks += n_new
     per = pd.concat([f["per_trajectory"] for f in frames])
     mean, se = float(per[q].mean()), _se(per[q])
@@ -457,16 +461,25 @@ def package_versions() -> dict[str, str]:
 
     from .. import __version__
 
-    return {"qjump": __version__, "numpy": np.__version__, "scipy": scipy.__version__,
-            "numba": numba.__version__}
+    return {
+        "qjump": __version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+    }
 
 
 def _batch_task(model, spec, ids, seeds):
     return run_batch(model, spec, ids, seeds), {}
 
 
-RUN_FILES = ("windows.parquet", "trajectories.parquet", "records.parquet", "estimates.json",
-             "metadata.json")
+RUN_FILES = (
+    "windows.parquet",
+    "trajectories.parquet",
+    "records.parquet",
+    "estimates.json",
+    "metadata.json",
+)
 
 
 def prepare_run_directory(

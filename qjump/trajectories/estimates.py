@@ -66,11 +66,28 @@ BOOTSTRAP_SEED = 20240
 MIN_TRAJECTORIES_SE = 8
 
 TIDY_COLUMNS = [
-    "trajectory", "window", "t_start", "t_end", "duration", "quanta_h", "quanta_c",
-    "heat_h", "heat_c", "work",
+    "trajectory",
+    "window",
+    "t_start",
+    "t_end",
+    "duration",
+    "quanta_h",
+    "quanta_c",
+    "heat_h",
+    "heat_c",
+    "work",
 ]
-_REQUIRED = ["trajectory", "window", "t_start", "t_end", "quanta_h", "quanta_c",
-             "heat_h", "heat_c", "work"]
+_REQUIRED = [
+    "trajectory",
+    "window",
+    "t_start",
+    "t_end",
+    "quanta_h",
+    "quanta_c",
+    "heat_h",
+    "heat_c",
+    "work",
+]
 QUANTITIES = ("quanta", "heat", "work")
 
 
@@ -79,14 +96,12 @@ def _windows_of(result_or_windows: Any) -> pd.DataFrame:
     windows = getattr(result_or_windows, "windows", result_or_windows)
     if not isinstance(windows, pd.DataFrame):
         raise TypeError(
-            "expected a TrajectoryResult or a window DataFrame "
-            "(qjump.trajectories.records)"
+            "expected a TrajectoryResult or a window DataFrame (qjump.trajectories.records)"
         )
     missing = [c for c in _REQUIRED if c not in windows.columns]
     if missing:
         raise ValueError(
-            f"windows: missing column(s) {missing} (schema in "
-            f"qjump.trajectories.records)"
+            f"windows: missing column(s) {missing} (schema in qjump.trajectories.records)"
         )
     return windows
 
@@ -258,8 +273,11 @@ def _discrete_histogram(values: np.ndarray) -> pd.DataFrame:
     vals, counts = np.unique(values, return_counts=True)
     total = counts.sum()
     return pd.DataFrame(
-        {"value": vals, "probability": counts / total if total else counts * 0.0,
-         "count": counts.astype(np.int64)}
+        {
+            "value": vals,
+            "probability": counts / total if total else counts * 0.0,
+            "count": counts.astype(np.int64),
+        }
     )
 
 
@@ -346,8 +364,15 @@ def work_histogram(
 
 
 # ---------------------------------------------------------------------------- TUR
-def _tur_stat(xh: np.ndarray, xc: np.ndarray, T: float, Th: float, Tc: float,
-              weights: np.ndarray | None, counted: str) -> np.ndarray:
+def _tur_stat(
+    xh: np.ndarray,
+    xc: np.ndarray,
+    T: float,
+    Th: float,
+    Tc: float,
+    weights: np.ndarray | None,
+    counted: str,
+) -> np.ndarray:
     x = xh if counted == "h" else xc
     k = _kstats(x, weights) / T
     if weights is None:
@@ -411,8 +436,9 @@ def counting_statistics_from_windows(
     if model.T_h > 0.0 and model.T_c > 0.0:
         ratio = float(_tur_stat(xh, xc, T, model.T_h, model.T_c, None, bath)[0])
         if m >= MIN_TRAJECTORIES_SE:
-            boot = _tur_stat(xh, xc, T, model.T_h, model.T_c,
-                             _bootstrap_weights(m, n_boot, seed), bath)
+            boot = _tur_stat(
+                xh, xc, T, model.T_h, model.T_c, _bootstrap_weights(m, n_boot, seed), bath
+            )
             boot = boot[np.isfinite(boot)]  # a resample with zero current has no ratio
             ratio_se = float(np.std(boot, ddof=1)) if boot.size > 1 else math.nan
     values["tur_ratio"], se["tur_ratio"] = ratio, ratio_se

@@ -104,8 +104,10 @@ class TrajectoryOptions:
 
         put("trajectories", _integer("trajectories", self.trajectories, 1))
         put("seed", _integer("seed", self.seed, 0))
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, numbers.Integral) or (
-            self.n_jobs == 0
+        if (
+            isinstance(self.n_jobs, bool)
+            or not isinstance(self.n_jobs, numbers.Integral)
+            or (self.n_jobs == 0)
         ):
             raise ValueError(
                 f"n_jobs: expected a positive number of workers or a negative one (-1 = all "
@@ -138,8 +140,7 @@ class TrajectoryOptions:
             for name in ("max_wall", "max_time"):
                 if getattr(self, name) is not None:
                     raise ValueError(
-                        f"{name}: only applies with a precision target (target_rel_se or "
-                        "target_se)"
+                        f"{name}: only applies with a precision target (target_rel_se or target_se)"
                     )
             if self.t_final is None:
                 raise ValueError("t_final: required (time units of 1/omega_c), got None")

@@ -48,8 +48,20 @@ from .trajectory import TrajectoryOutput, TrajectorySpec
 __all__ = ["WINDOW_COLUMNS", "RECORD_COLUMNS", "record_frame", "window_frame"]
 
 WINDOW_COLUMNS = [
-    "trajectory", "window", "t_start", "t_end", "absorbed_h", "emitted_h", "absorbed_c",
-    "emitted_c", "quanta_h", "quanta_c", "heat_h", "heat_c", "energy_start", "energy_end",
+    "trajectory",
+    "window",
+    "t_start",
+    "t_end",
+    "absorbed_h",
+    "emitted_h",
+    "absorbed_c",
+    "emitted_c",
+    "quanta_h",
+    "quanta_c",
+    "heat_h",
+    "heat_c",
+    "energy_start",
+    "energy_end",
     "work",
 ]
 RECORD_COLUMNS = ["trajectory", "time", "bath", "kind", "channel", "heat"]
