@@ -19,7 +19,8 @@ from scipy import stats
 import qjump
 from qjump.cli import main
 from qjump.execution.cache import TaskStore
-from qjump.studies.runner import QUANTITIES, StudyConfig, _z, build_tasks, load_config, run_study
+from qjump.studies.config import DEFAULT_QUANTITIES
+from qjump.studies.runner import StudyConfig, _z, build_tasks, load_config, run_study
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_CONFIG = ROOT / "runs" / "paper.toml"
@@ -109,9 +110,9 @@ def test_quick_outputs_exist_and_parse(quick_run, config):
     assert not any(pd.api.types.is_complex_dtype(t) for t in df.dtypes)
     cfg = load_config(config, quick=True)
     assert set(df["scenario"]) == {s["label"] for s in cfg.scenarios}
-    assert set(df["quantity"]) == set(QUANTITIES)
+    assert set(df["quantity"]) == set(DEFAULT_QUANTITIES)
     # one row per (scenario, point, quantity), on the whole exact grid
-    assert len(df) == len(cfg.scenarios) * len(cfg.exact_grid) * len(QUANTITIES)
+    assert len(df) == len(cfg.scenarios) * len(cfg.exact_grid) * len(DEFAULT_QUANTITIES)
     assert not df.duplicated(["scenario", "omega_h", "quantity"]).any()
     # trajectory values exactly at the trajectory grid
     traj = df[df["trajectory"].notna()]

@@ -322,8 +322,7 @@ def scgf(
     if method == "auto":
         n = liouv.space.size
         method = "dense" if n <= DENSE_SCGF_LIMIT else "sparse" if n <= ITERATIVE_LIMIT else "gmres"
-    # the matrices are small: multithreaded BLAS only adds overhead (20x measured on a
-    # loaded 2-core machine for N = 2)
+    # the matrices are small: multithreaded BLAS only adds thread overhead
     with threadpool_limits(limits=1):
         out = _scgf_values(liouv, field, flat, method)
     if s_arr.ndim == 0:

@@ -46,7 +46,6 @@ from .config import (
 )
 
 __all__ = [
-    "QUANTITIES",
     "StudyConfig",
     "budget_table",
     "build_tasks",
@@ -64,8 +63,6 @@ __all__ = [
     "written_files",
 ]
 
-#: Default quantities of the results table.
-QUANTITIES = DEFAULT_QUANTITIES
 #: Currents whose formulas Table I classifies.
 TABLE1_QUANTITIES = ("Q_h_loc", "Q_c_loc", "Q_h_nonloc", "Q_c_nonloc", "W_loc", "W_nonloc")
 #: Matrix-element classes of Table I.
@@ -165,7 +162,8 @@ def trajectory_task(
         where no exact diffusion exists (large N).  With ``max_wall`` the result depends on
         the machine's speed.
     quantities : list of str, optional
-        Values to keep (default :data:`QUANTITIES`; ``["all"]``: every value).
+        Values to keep (default :data:`~qjump.studies.config.DEFAULT_QUANTITIES`;
+        ``["all"]``: every value).
     counting : bool
         Add the hot-bath scaled cumulants and TUR ratio with standard errors
         (:meth:`TrajectoryResult.counting_statistics`).
@@ -203,7 +201,7 @@ def trajectory_task(
         progress=False,
         **kw,
     )
-    names = _value_names(r, list(QUANTITIES if quantities is None else quantities))
+    names = _value_names(r, list(DEFAULT_QUANTITIES if quantities is None else quantities))
     vals = [float(r.values[q]) for q in names]
     ses = [float(r.se[q]) for q in names]
     if counting:
@@ -437,7 +435,7 @@ def build_tasks(config: StudyConfig) -> dict[str, list[Task]]:
             extra = {}
             if "target" in opts:
                 extra["target"] = opts["target"]
-            if quantities != list(QUANTITIES):
+            if quantities != list(DEFAULT_QUANTITIES):
                 extra["quantities"] = quantities
             if config.counting:
                 extra["counting"] = True

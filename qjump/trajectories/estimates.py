@@ -88,7 +88,8 @@ _REQUIRED = [
     "heat_c",
     "work",
 ]
-QUANTITIES = ("quanta", "heat", "work")
+#: What the window cumulants count.
+COUNTED = ("quanta", "heat", "work")
 
 
 # ---------------------------------------------------------------------------- tidy table
@@ -162,8 +163,8 @@ def tidy_windows(result_or_windows: Any, tau: float | None = None) -> pd.DataFra
 
 
 def _column(quantity: str, bath: str) -> str:
-    if quantity not in QUANTITIES:
-        raise ValueError(f"quantity: expected one of {QUANTITIES}, got {quantity!r}")
+    if quantity not in COUNTED:
+        raise ValueError(f"quantity: expected one of {COUNTED}, got {quantity!r}")
     if quantity == "work":
         return "work"
     if bath not in ("h", "c"):
