@@ -209,7 +209,7 @@ def test_study_without_omega_h_1_and_2_gets_a_report(paper_without_1_and_2):
 
 
 # -- matplotlib's global state ---------------------------------------------------------------
-def test_import_changes_neither_rcparams_nor_backend():
+def test_import_changes_neither_rcparams_nor_backend(tmp_path):
     script = textwrap.dedent(
         """
         import matplotlib
@@ -226,6 +226,7 @@ def test_import_changes_neither_rcparams_nor_backend():
         capture_output=True,
         text=True,
         env=env,
+        cwd=tmp_path,  # the installed package, not the source tree's qjump/
         check=True,
         timeout=120,
     ).stdout.split()
