@@ -106,6 +106,7 @@ def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
         assert_within(name, res[name], res.se[name], ex[name])
 
 
+@pytest.mark.slow
 def test_sparse_jump_propagator_reproduces_dense_one():
     """The sparse-jump eigen propagator (``eigen-large``, used for N = 4, 5) gives the same
     trajectory as the dense one on an N=3 model: same jumps, same sampled state to
@@ -156,6 +157,7 @@ def test_large_models_build_without_full_operator_space():
     np.testing.assert_allclose(model.Omega_matrix, Omega)
 
 
+@pytest.mark.slow
 def test_krylov_path_reproduces_eigen_kernel():
     """The Krylov propagator (used for N >= 7) follows the exact eigen one: same jumps
     and channels, jump times within the documented error control."""

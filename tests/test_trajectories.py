@@ -262,7 +262,7 @@ def test_large_n_needs_an_explicit_burn_in():
 def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged():
     """Explicit observation times: the ensemble mean of the conditional values of every linear
     quantity follows the exact rho(t); observing draws no random numbers; at window edges the
-    observed energy is the recorded edge energy; the Krylov propagator observes the same."""
+    observed energy is the recorded edge energy."""
     model = qjump.PaperModel(dissipation="common", interaction="all-to-all", omega_h=2.5)
     ctx = model_system(model)
     names = ctx.quantities.names
@@ -304,13 +304,30 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
     np.testing.assert_allclose(
         seen.observed[::3, names.index("energy")], seen.edge_energy, rtol=0, atol=1e-12
     )
-    kry = run_trajectory(
-        model, spec, trajectory_seed(5, 3), propagator="krylov", observe_times=times
-    )
-    np.testing.assert_array_equal(kry.record_channel, seen.record_channel)
-    np.testing.assert_allclose(kry.observed, seen.observed, rtol=0, atol=1e-6)
     assert edges.size == spec.n_windows + 1
     with pytest.raises(ValueError, match="observe_times"):
         run_trajectory(model, spec, trajectory_seed(5, 3), observe_times=times[::-1])
     with pytest.raises(ValueError, match="propagator"):
         run_trajectory(model, spec, trajectory_seed(5, 3), propagator="rk4")
+
+
+@pytest.mark.slow
+def test_krylov_propagator_observes_what_the_eigen_one_observes():
+    """Explicit observation times through the Krylov propagator (compiled separately, so in
+    the slow tier): the same jumps and observed values as the eigen propagator."""
+    model = qjump.PaperModel(dissipation="common", interaction="all-to-all", omega_h=2.5)
+    times = np.linspace(0.0, 6.0, 13)
+    spec = TrajectorySpec(
+        t_final=6.0,
+        burn_in=0.0,
+        window=1.5,
+        sample_interval=0.1,
+        initial_state="ground",
+        records=True,
+    )
+    seen = run_trajectory(model, spec, trajectory_seed(5, 3), observe_times=times)
+    kry = run_trajectory(
+        model, spec, trajectory_seed(5, 3), propagator="krylov", observe_times=times
+    )
+    np.testing.assert_array_equal(kry.record_channel, seen.record_channel)
+    np.testing.assert_allclose(kry.observed, seen.observed, rtol=0, atol=1e-6)
