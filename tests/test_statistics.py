@@ -183,15 +183,19 @@ def test_diffusion_estimate_default_tier():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label,t_final", [("ind(1)", 1_000.0), ("cas(2)", 2_000.0)])
-def test_diffusion_within_five_percent(label, t_final):
-    """12000 trajectories: the relative SE of Var(K)/T is sqrt(2/M) ~ 1.3 %, so 4 SE < 5.2 %;
-    the finite-T bias O(tau_relax/T) is below 1 % (tau_relax ~ 4 and 11)."""
+@pytest.mark.parametrize(
+    "label,t_final,trajectories", [("ind(1)", 1_000.0, 12_000), ("cas(2)", 2_000.0, 16_000)]
+)
+def test_diffusion_within_five_percent(label, t_final, trajectories):
+    """M trajectories: the relative SE of Var(K)/T is sqrt((2 + kappa)/M), kappa the excess
+    kurtosis of the per-trajectory totals (1.3 % at M = 12000 for ind(1); cas(2) has heavier
+    tails and needs M = 16000), so 4 SE < 5.6 %; the finite-T bias O(tau_relax/T) is below 1 %
+    (tau_relax ~ 4 and 11)."""
     model = scenario_model(label)
     res = qjump.simulate(
         model,
         t_final=t_final,
-        trajectories=12_000,
+        trajectories=trajectories,
         seed=8,
         initial_state="steady",
         sample_interval=t_final / 4,
