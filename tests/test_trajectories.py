@@ -259,14 +259,9 @@ def test_large_n_needs_an_explicit_burn_in():
         simulate(qjump.PaperModel(N=5), t_final=10, trajectories=2)
 
 
-def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged():
-    """Explicit observation times: the ensemble mean of the conditional values of every linear
-    quantity follows the exact rho(t); observing draws no random numbers; at window edges the
-    observed energy is the recorded edge energy."""
+def _observation_setup():
+    """com(1) at omega_h = 2.5 from the ground state, observed at 13 times in [0, 6]."""
     model = qjump.PaperModel(dissipation="common", interaction="all-to-all", omega_h=2.5)
-    ctx = model_system(model)
-    names = ctx.quantities.names
-    times = np.linspace(0.0, 6.0, 13)
     spec = TrajectorySpec(
         t_final=6.0,
         burn_in=0.0,
@@ -275,6 +270,16 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
         initial_state="ground",
         records=True,
     )
+    return model, spec, np.linspace(0.0, 6.0, 13)
+
+
+def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged():
+    """Explicit observation times: the ensemble mean of the conditional values of every linear
+    quantity follows the exact rho(t); observing draws no random numbers; at window edges the
+    observed energy is the recorded edge energy."""
+    model, spec, times = _observation_setup()
+    ctx = model_system(model)
+    names = ctx.quantities.names
     obs = np.array(
         [
             run_trajectory(model, spec, trajectory_seed(5, i), observe_times=times).observed
@@ -315,16 +320,7 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
 def test_krylov_propagator_observes_what_the_eigen_one_observes():
     """Explicit observation times through the Krylov propagator (compiled separately, so in
     the slow tier): the same jumps and observed values as the eigen propagator."""
-    model = qjump.PaperModel(dissipation="common", interaction="all-to-all", omega_h=2.5)
-    times = np.linspace(0.0, 6.0, 13)
-    spec = TrajectorySpec(
-        t_final=6.0,
-        burn_in=0.0,
-        window=1.5,
-        sample_interval=0.1,
-        initial_state="ground",
-        records=True,
-    )
+    model, spec, times = _observation_setup()
     seen = run_trajectory(model, spec, trajectory_seed(5, 3), observe_times=times)
     kry = run_trajectory(
         model, spec, trajectory_seed(5, 3), propagator="krylov", observe_times=times
