@@ -1,7 +1,6 @@
-"""Exact answers from the Liouvillian: steady state, relaxation time, counting statistics.
+"""Exact answers from the Liouvillian: steady state, counting statistics, dynamics, noise.
 
-``liouvillian`` assembles the block-diagonal generator, ``linalg`` holds the bordered
-solves and preconditioners, ``steady`` the steady state and ``fcs`` the counting statistics;
-``dynamics``, ``waiting`` and ``noise`` the transient ``rho(t)``, the waiting times between
-jumps and the noise spectra.
+``liouvillian`` assembles the sector blocks once, ``linalg`` holds the bordered solves and the
+no-jump inverse, ``steady`` the steady state, ``fcs`` the counting statistics, and
+``dynamics``, ``waiting`` and ``noise`` the transient, waiting-time and noise answers.
 """
