@@ -432,8 +432,9 @@ def run_to_target(
                     stopped_by = "max_time"
                     break
                 n_new = min(n_new, room)
-        for b in range(blocks, blocks + n_new):
-            frames += run_block(model, spec, options, range(b * M, (b + 1) * M), store, progress)
+        # one call per round (at most 64 tasks), so long runs do not pay a dispatch per block
+        ids = range(blocks * M, (blocks + n_new) * M)
+        frames += run_block(model, spec, options, ids, store, progress)
         blocks += n_new
     per = pd.concat([f["per_trajectory"] for f in frames])
     mean, se = float(per[q].mean()), _se(per[q])
