@@ -55,10 +55,10 @@ LATEX = {
     "Q_h": r"$\dot Q_h$",
     "Q_c": r"$\dot Q_c$",
     "W_loc": r"$\dot W_{\rm loc}$",
-    "W_nonloc": r"$\dot W_{\rm non\text{-}loc}$",
+    "W_nonloc": r"$\dot W_{\rm nonloc}$",
     "C_loc": r"$C_{\rm loc}$",
-    "C_nonloc": r"$C_{\rm non\text{-}loc}$",
-    "C_nonloc_product": r"$\tilde C_{\rm non\text{-}loc}$",
+    "C_nonloc": r"$C_{\rm nonloc}$",
+    "C_nonloc_product": r"$\tilde C_{\rm nonloc}$",
 }
 CURRENT_NAMES = {
     "W": "work current",
@@ -204,7 +204,7 @@ def figure2(st: Study) -> Figure:
                 [],
                 color="0.3",
                 ls=":",
-                label=r"(d) product form $\tilde C_{\rm non\text{-}loc}$, exact",
+                label=r"(d) product form $\tilde C_{\rm nonloc}$, exact",
             )
         )
         fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
