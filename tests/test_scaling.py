@@ -204,3 +204,29 @@ def test_resource_estimate_covers_the_built_arrays_and_refuses_what_does_not_fit
     big = qjump.PaperModel(N=MAX_N + 1, omega_h=1.5)
     with pytest.raises(ValueError, match=rf"^N: {MAX_N + 1} is beyond"):
         trajectory_resources(big)
+
+
+def test_support_functionals_equal_the_block_functionals():
+    """The trajectories' support form of every quantity (built without block-vector-sized
+    arrays) gives the same values as the full block functional, on a random block vector."""
+    q = model_system(
+        qjump.PaperModel(N=2, dissipation="cascaded", interaction="all-to-all")
+    ).quantities
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=q.space.size) + 1j * rng.normal(size=q.space.size)
+    direct = np.array([np.real(q.space.functional(X) @ x)[0] for X in q.operators.values()])
+    np.testing.assert_allclose(q.evaluate_support(x[q.support]), direct, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(list(q.evaluate(x).values()), direct, rtol=1e-12, atol=1e-12)
+
+
+def test_trajectory_estimate_at_large_n_is_the_operators_not_the_block_space():
+    """N = 9 trajectories no longer need the C(36, 18) = 9e9-entry block space (67.6 GiB):
+    the estimate is that of the operators (measured 14 GB peak), and N = 10 is refused on a
+    24 GiB machine with one line."""
+    from qjump.trajectories.resources import check_trajectory_resources, trajectory_resources
+
+    nine = trajectory_resources(qjump.PaperModel(N=9, omega_h=1.5, dissipation="common"))
+    assert 8 * 2**30 < nine.memory_bytes < 20 * 2**30
+    ten = qjump.PaperModel(N=10, omega_h=1.5, dissipation="common")
+    with pytest.raises(ValueError, match=r"^N: trajectories of N=10 .* GiB available; use a"):
+        check_trajectory_resources(ten, available=24 * 2**30)

@@ -54,20 +54,25 @@ class BlockSpace:
             w[self.offsets[k] + np.arange(d) * (d + 1)] = 1.0
         return w
 
-    def functional(self, X: sp.spmatrix) -> sp.csr_matrix:
-        """Row vector ``f`` with ``f @ x = Tr(X rho)`` for block-diagonal ``rho``.
+    def functional_entries(self, X: sp.spmatrix) -> tuple[np.ndarray, np.ndarray]:
+        """Block-vector positions and weights of ``Tr(X rho)`` for block-diagonal ``rho``.
 
-        Only the diagonal blocks of ``X`` contribute (``rho`` is block diagonal).
+        ``Tr(X rho) = sum_p weights[p] x[positions[p]]``; only the diagonal blocks of ``X``
+        contribute.  Nothing of the block-vector size is allocated (``C(4N, 2N)`` entries:
+        9e9 at ``N = 9``), so trajectories of large ``N`` can use it.
         """
-        cols, vals = [], []
+        cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, complex)]
         X = sp.csr_matrix(X)
         for k, d in enumerate(self.dims):
             blk = self.spins.block(X, k, k).tocoo()
             # Tr(X rho) = sum_ab X[b, a] rho[a, b];  rho[a, b] sits at offset + a*d + b
-            cols.append(self.offsets[k] + blk.col * d + blk.row)
-            vals.append(blk.data)
-        cols = np.concatenate(cols)
-        vals = np.concatenate(vals).astype(complex)
+            cols.append(self.offsets[k] + blk.col.astype(np.int64) * d + blk.row)
+            vals.append(blk.data.astype(complex))
+        return np.concatenate(cols), np.concatenate(vals)
+
+    def functional(self, X: sp.spmatrix) -> sp.csr_matrix:
+        """Row vector ``f`` with ``f @ x = Tr(X rho)`` for block-diagonal ``rho``."""
+        cols, vals = self.functional_entries(X)
         return sp.csr_matrix((vals, (np.zeros_like(cols), cols)), shape=(1, self.size))
 
     def full_matrix(self, x: np.ndarray) -> np.ndarray:

@@ -147,14 +147,44 @@ class QuantitySet:
         return list(self.operators)
 
     @functools.cached_property
-    def functionals(self) -> sp.csr_matrix:
-        """Matrix ``F`` with ``(F @ x)[q] = Tr[X_q rho]`` for a block vector ``x``."""
-        return sp.vstack([self.space.functional(X) for X in self.operators.values()]).tocsr()
+    def support_functionals(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The block-vector positions any quantity reads, and the functionals on them.
 
-    @functools.cached_property
+        Returns
+        -------
+        support : ndarray of int64
+            Sorted block-vector positions (what trajectories must record).
+        F : scipy.sparse.csr_matrix, shape (n_quantities, len(support))
+            ``(F @ x[support])[q] = Tr[X_q rho]``.
+
+        Nothing of the block-vector size is allocated, so this serves trajectories of any
+        ``N`` the operators fit in memory for.
+        """
+        rows, cols, vals = [], [], []
+        for q, X in enumerate(self.operators.values()):
+            pos, w = self.space.functional_entries(X)
+            rows.append(np.full(pos.size, q, np.int64))
+            cols.append(pos)
+            vals.append(w)
+        support, col = np.unique(np.concatenate(cols), return_inverse=True)
+        F = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), col.ravel())),
+            shape=(len(rows), support.size),
+        )
+        return support, F
+
+    @property
     def support(self) -> np.ndarray:
         """Block-vector positions that any quantity reads (what trajectories must record)."""
-        return np.unique(self.functionals.indices)
+        return self.support_functionals[0]
+
+    @functools.cached_property
+    def functionals(self) -> sp.csr_matrix:
+        """Matrix ``F`` with ``(F @ x)[q] = Tr[X_q rho]`` for a block vector ``x``."""
+        support, F = self.support_functionals
+        return sp.csr_matrix(
+            (F.data, support[F.indices], F.indptr), shape=(F.shape[0], self.space.size)
+        )
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, x: np.ndarray) -> dict[str, float]:
@@ -173,8 +203,8 @@ class QuantitySet:
         -------
         ndarray, shape (..., n_quantities)
         """
-        F = self.functionals[:, self.support]
-        return np.real(np.asarray(xs) @ F.T.toarray())
+        F = self.support_functionals[1]
+        return np.real(F @ np.asarray(xs).T).T
 
     def product_form(self, values: dict[str, float] | dict[str, np.ndarray]):
         """``C_nonloc_product`` from the linear pieces (Eqs. 48-49 and their analogues)."""

@@ -31,6 +31,9 @@ MAX_N = 31
 #: and ``seconds = C0 + C m d (1 + N^2)`` per Krylov step (``m`` Krylov vectors).
 _EIGEN_A, _EIGEN_B, _KRYLOV_C0, _KRYLOV_C = 1.5e-6, 5e-9, 6e-5, 4e-9
 _COMPLEX, _INDEX = 16, 8
+#: Peak bytes per ``2^(2N) N^2`` of the quantity operators, support and functionals (measured:
+#: 650 pairwise at N = 7, 8, 9; 1250 all-to-all at N = 7).
+_QUANTITY_BYTES = {"pairwise": 700, "all-to-all": 1300}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,10 +91,10 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
     name = _auto(dmax) if propagator == "auto" else propagator
     # model operators on the 2^(2N)-dimensional space (sparse: H_S, H_eff, jumps, quantities)
     # and the sparse jump blocks of the sector data
-    # plus the block bookkeeping of the quantity functionals over the Liouville block space
-    # (C(4N, 2N) entries, measured at about 8 bytes each)
     system = D * (3 * n + 16) * (_COMPLEX + _INDEX) + 2 * N * D * (_COMPLEX + _INDEX)
-    system += _INDEX * sum_d2
+    # the quantity operators (N^2 pair coherences, the non-local terms), their support and
+    # functionals: measured peak resident memory per D N^2 (N = 7-9, ground start)
+    system += _QUANTITY_BYTES[model.interaction] * D * N * N
     if name == "krylov":
         engine = D * (1 + N * N) * (_COMPLEX + _INDEX) + 2 * (31 * dmax) * _COMPLEX
     else:

@@ -124,7 +124,7 @@ def _support_arrays(system, dims):
     """Support of the quantity functionals grouped by sector (see :class:`SectorData`)."""
     space = system.space
     K = dims.size
-    support = system.quantities.support
+    support, F = system.quantities.support_functionals
     sector_of = np.searchsorted(space.offsets, support, side="right") - 1
     local = support - space.offsets[sector_of]
     d_of = dims[sector_of]
@@ -132,8 +132,7 @@ def _support_arrays(system, dims):
     support, sector_of, local, d_of = support[order], sector_of[order], local[order], d_of[order]
     sup_ptr = np.searchsorted(sector_of, np.arange(K + 1)).astype(np.int64)
     energy_row = system.quantities.names.index("energy")
-    F = system.quantities.functionals
-    sup_energy = np.asarray(F[energy_row, support].toarray()).ravel().astype(complex)
+    sup_energy = np.asarray(F[energy_row].toarray()).ravel().astype(complex)[order]
     sup_a = (local // d_of).astype(np.int64)
     sup_b = (local % d_of).astype(np.int64)
     return sup_ptr, sup_a, sup_b, sup_energy, support
@@ -171,9 +170,9 @@ def quantity_weights(model: PaperModel) -> np.ndarray:
     """``(n_support, n_quantities)`` weights: quantity ``q`` of a state ``rho`` given on the
     support (in :class:`SectorData` order) is ``Re sum_p W[p, q] rho_p``; the quantities are
     in the order of ``model_system(model).quantities.names``."""
-    q = model_system(model).quantities
-    support = sector_data(model).support
-    return np.ascontiguousarray(q.functionals[:, support].T.toarray().astype(complex))
+    support, F = model_system(model).quantities.support_functionals
+    order = np.searchsorted(support, sector_data(model).support)
+    return np.ascontiguousarray(F[:, order].T.toarray().astype(complex))
 
 
 def _slope_matrix(lam: np.ndarray, gram: np.ndarray) -> np.ndarray:
