@@ -38,6 +38,7 @@ __all__ = [
     "eigen_data",
     "quantity_weights",
     "sector_data",
+    "slope_matrix",
 ]
 
 EMISSION, ABSORPTION = 0, 1
@@ -78,6 +79,7 @@ EigenData = namedtuple(
         "Vinv",
         "G",  # Gram matrices V^dag V
         "S",  # slope matrices i (conj(lam_a) - lam_b) G_ab
+        "T",  # curvature matrices i (conj(lam_a) - lam_b) S_ab
         "condition",  # worst eigenbasis condition number
     ],
 )
@@ -175,9 +177,10 @@ def quantity_weights(model: PaperModel) -> np.ndarray:
     return np.ascontiguousarray(F[:, order].T.toarray().astype(complex))
 
 
-def _slope_matrix(lam: np.ndarray, gram: np.ndarray) -> np.ndarray:
-    """``S_ab = i (conj(lambda_a) - lambda_b) G_ab``, so that ``n'(tau) = c^dag S c``."""
-    return 1j * (lam.conj()[:, None] - lam[None, :]) * gram
+def slope_matrix(lam: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``i (conj(lambda_a) - lambda_b) M_ab``: with ``M = G`` the slope matrix ``S`` of
+    ``n'(tau) = c^dag S c``, with ``M = S`` the curvature matrix ``T`` of ``n''(tau)``."""
+    return 1j * (lam.conj()[:, None] - lam[None, :]) * M
 
 
 @functools.lru_cache(maxsize=8)
@@ -200,6 +203,7 @@ def eigen_data(model: PaperModel) -> EigenData:
     Vinv = np.zeros(moff[-1], complex)
     G = np.zeros(moff[-1], complex)
     S = np.zeros(moff[-1], complex)
+    T = np.zeros(moff[-1], complex)
     worst = 1.0
     rate_scale = max(float(np.abs(ops.decay.diagonal()).max()), 1e-300)
     for k in range(dims.size):
@@ -221,5 +225,7 @@ def eigen_data(model: PaperModel) -> EigenData:
         Vinv[moff[k] : moff[k + 1]] = np.linalg.inv(v).ravel()
         gram = v.conj().T @ v
         G[moff[k] : moff[k + 1]] = gram.ravel()
-        S[moff[k] : moff[k + 1]] = _slope_matrix(lam[loff[k] : loff[k + 1]], gram).ravel()
-    return EigenData(loff, moff, lam, dark, V, Vinv, G, S, float(worst))
+        slope = slope_matrix(lam[loff[k] : loff[k + 1]], gram)
+        S[moff[k] : moff[k + 1]] = slope.ravel()
+        T[moff[k] : moff[k + 1]] = slope_matrix(lam[loff[k] : loff[k + 1]], slope).ravel()
+    return EigenData(loff, moff, lam, dark, V, Vinv, G, S, T, float(worst))

@@ -108,7 +108,7 @@ _add(
 )
 _add(
     "newton_tolerance",
-    "Newton jump-time tolerance loosened to 1e-3",
+    "jump-time tolerance loosened to 1e-3",
     "qjump/trajectories/propagators/eigen.py",
     r"if abs\(f\) < 1e-12:",
     "if abs(f) < 1e-3:",

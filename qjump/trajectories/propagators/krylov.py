@@ -22,8 +22,8 @@ breaks down (``h_{m+1,m} ~ 0``) the subspace is invariant and the step is exact 
 
 Within an accepted step the state is an eigen-coefficient vector of ``H_m`` with Gram matrix
 ``W^dag W``, so the jump time (norm target rescaled by the norms at the earlier step ends)
-is found by the same safeguarded Newton iteration on ``ln n`` as the eigen propagators
-(:func:`.eigen.newton_delay`, bracketed by ``[0, h]``), and observations inside the step cost
+is found by the same safeguarded Halley steps on ``ln n`` as the eigen propagators
+(:func:`.eigen.jump_delay`, bracketed by ``[0, h]``), and observations inside the step cost
 ``O(m d)``.  The jump-time error is dominated by the propagation error ``<= KRYLOV_TOL`` per
 step.
 """
@@ -41,7 +41,7 @@ from numba.extending import overload
 from ...model import PaperModel
 from ...system.context import model_system
 from ..sectors import SectorData, csr_apply, csr_blocks
-from .eigen import newton_delay, norm_and_slope, propagate
+from .eigen import jump_delay, norm_and_slope, propagate
 from .protocol import apply_jump, find_jump, jump_weights, move_reference, state_at
 
 __all__ = ["KRYLOV_M", "KRYLOV_TOL", "KrylovData", "KrylovWorkspace", "krylov_propagator"]
@@ -56,7 +56,9 @@ KrylovData = namedtuple("KrylovData", "H m_max")
 #: Workspace: reference state ``psi``; the current step ``Q``, ``Hm``, ``mu``, ``W``, ``c``,
 #: ``G``, ``S``; scratch ``coef``, ``y``, ``work``, ``jpsi``, ``new``, ``tmp``; ``scal`` =
 #: [subspace dimension, h_{m+1,m}, step length h].
-KrylovWorkspace = namedtuple("KrylovWorkspace", "psi Q Hm mu W c G S coef y work jpsi new tmp scal")
+KrylovWorkspace = namedtuple(
+    "KrylovWorkspace", "psi Q Hm mu W c G S T coef y work jpsi new tmp scal"
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -82,6 +84,7 @@ def workspace(prop: KrylovData, sec: SectorData) -> KrylovWorkspace:
         c=c(m, complex),
         G=c((m, m), complex),
         S=c((m, m), complex),
+        T=c((m, m), complex),
         coef=c(m, complex),
         y=c(m, complex),
         work=c(m, complex),
@@ -166,11 +169,13 @@ def _find_jump(prop, ws, sec, st, k, t_left):
     ws.W[:m, :m] = W
     ws.c[:m] = c
     G = W.conj().T @ W
-    Gw, Sw = ws.G, ws.S
+    Gw, Sw, Tw = ws.G, ws.S, ws.T
     for a in range(m):
         for b in range(m):
+            f = 1j * (np.conj(mu[a]) - mu[b])
             Gw[a, b] = G[a, b]
-            Sw[a, b] = 1j * (np.conj(mu[a]) - mu[b]) * G[a, b]
+            Sw[a, b] = f * G[a, b]
+            Tw[a, b] = f * f * G[a, b]
     h = t_left if breakdown else min(2.0 * ws.scal[2], t_left)
     while not breakdown:
         phi_e = 0j
@@ -186,7 +191,8 @@ def _find_jump(prop, ws, sec, st, k, t_left):
     n_end, _ = norm_and_slope(Gm, Sm, m, ws.coef)
     if n_end > st.target:
         return np.inf, h
-    return newton_delay(ws.c, ws.mu, Gm, Sm, m, st.target, h, ws.work), h
+    Tm = ws.T[:m, :m]
+    return jump_delay(ws.c, ws.mu, Gm, Sm, Tm, m, st.target, h, ws.work), h
 
 
 @nb.njit(cache=True)
