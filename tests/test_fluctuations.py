@@ -68,8 +68,10 @@ def test_trajectory_cumulants_match_exact(dissipation, interaction):
     np.testing.assert_allclose(
         est.heat_skewness, m.omega_h**3 * est.quanta_skewness, rtol=1e-9, atol=1e-15
     )
-    # the mean agrees with the engine's own jump-counting estimate of Q_h
-    np.testing.assert_allclose(est.heat_mean, r["Q_h"], rtol=1e-12)
+    # the mean is the engine's own jump-counting estimate of Q_h (the reported Q_h adds the
+    # flow as a control variate, so it differs from it within the counted SE)
+    np.testing.assert_allclose(est.heat_mean, r.per_trajectory["Q_h"].mean(), rtol=1e-12)
+    assert abs(est.heat_mean - r["Q_h"]) < N_SE * est.se["heat_mean"]
 
 
 def test_tur_ratio_matches_exact():
@@ -241,7 +243,8 @@ def test_result_cumulants_and_cli_json(capsys):
         for k in ("mean", "diffusion", "skewness"):
             assert f"{q}_{k}" in out and f"{q}_{k}_se" in out
     assert out["quanta_diffusion"] > 0 and out["quanta_diffusion_se"] > 0
-    assert out["heat_mean"] == pytest.approx(out["Q_h"], rel=1e-12)
+    # counted heat vs the control-variate Q_h: the same mean within the counted SE
+    assert abs(out["heat_mean"] - out["Q_h"]) < 4 * out["heat_mean_se"]
     # fewer trajectories than the SE needs: JSON still valid, SEs are null
     assert main(["4" if a == "16" else a for a in args]) == 0
     out = json.loads(capsys.readouterr().out)

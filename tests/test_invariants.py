@@ -90,6 +90,9 @@ def _check_thermo(m, r, rho):
     # decompositions add up
     assert r["Q_h"] == pytest.approx(r["Q_h_loc"] + r["Q_h_nonloc"], abs=tol, rel=0)
     assert r["W"] == pytest.approx(r["W_loc"] + r["W_nonloc"], abs=tol, rel=0)
+    # in the steady state each ensemble passes its heat on through the interaction
+    for key in ("Q_h", "Q_c", "W"):
+        assert r[f"{key}_flow"] == pytest.approx(r[key], abs=tol, rel=0), key
     # a valid density matrix
     assert np.trace(rho).real == pytest.approx(1.0, abs=1e-12)
     assert np.abs(rho - rho.conj().T).max() < 1e-13

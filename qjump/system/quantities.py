@@ -13,6 +13,14 @@ Currents (sign convention: positive = energy flowing *into* the system; units of
 * ``W = sum_i Tr[H_I D_i(rho)]``: work current; ``W_loc``/``W_nonloc`` use the local and
   non-local parts (Eqs. 19-21, 27-28, 32, 34, 36, 38, 40, 42, 44, 45).
 * First law (steady state): ``W + Q_h + Q_c = 0``.
+* ``Q_i_flow = Tr[i[H0_i, H_I] rho]``: the energy per unit time that ensemble ``i`` passes
+  on through the interaction.  Ensemble ``i``'s bare energy changes only by its own
+  dissipator and by the interaction (``[H0_i, H0] = [H0_i, H_cas] = 0``, and the other bath's
+  jump operators commute with ``H0_i``), so ``d<H0_i>/dt = Q_i - Q_i_flow``: in any steady
+  state ``Q_i_flow = Q_i`` (Eqs. 22-23 with Eqs. 29, 31), and ``W_flow = -(Q_h_flow +
+  Q_c_flow) = W``.  Trajectories use them as control variates of the jump-counted currents
+  (:mod:`qjump.trajectories.ensemble`); away from the steady state they are the flows
+  themselves, not the heat currents.
 
 Coherence quantities (the paper's N = 2 forms, generalised to any N):
 
@@ -56,6 +64,9 @@ CURRENTS = (
     "Q_c_nonloc",
     "W_loc",
     "W_nonloc",
+    "Q_h_flow",
+    "Q_c_flow",
+    "W_flow",
 )
 
 
@@ -123,6 +134,9 @@ class QuantitySet:
         X["Q_h"] = X["Q_h_loc"] + X["Q_h_nonloc"]
         X["Q_c"] = X["Q_c_loc"] + X["Q_c_nonloc"]
         X["W"] = X["W_loc"] + X["W_nonloc"]
+        for b in BATHS:
+            X[f"Q_{b}_flow"] = 1j * (ops.H0[b] @ ops.H_I - ops.H_I @ ops.H0[b])
+        X["W_flow"] = -(X["Q_h_flow"] + X["Q_c_flow"])
         pairs = [(n, q) for n in range(m.N) for q in self.partners("h", n)]
         X["C_loc"] = -sum(self.cross_pair(n, q) for n, q in pairs)
         terms = self.nonlocal_terms

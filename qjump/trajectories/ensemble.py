@@ -16,6 +16,22 @@ Estimators (``T = t_final - burn_in`` per trajectory, ``M`` trajectories):
 
 Each estimate is the mean over trajectories; its standard error is the sample standard
 deviation over trajectories divided by ``sqrt(M)`` (so it needs ``M >= 2``).
+
+Control variates for the currents.  The counted currents ``x_j`` (one value per trajectory,
+kept in ``per_trajectory``) and the sampled flows ``y_j`` through the interaction
+(``Q_h_flow``, ``Q_c_flow``, ``W_flow``: :mod:`qjump.system.quantities`) have the same
+steady-state mean, so ``c_j = x_j - y_j`` has mean zero and the reported current is
+
+    Q = mean(x - beta c),    beta = Cov(x, c) / Var(c)    (from the same trajectories),
+
+the minimum-variance combination ``(1 - beta) x + beta y``.  Shot noise dominates the
+counted currents and the state fluctuations dominate the flows, and the two are nearly
+uncorrelated, so the variance falls by 2-5x for common dissipation at N = 2-5 (measured:
+``benchmarks/RESULTS-scaling.md``).  The standard error accounts for the estimated
+``beta``: ``SE^2 = sum_j (z_j - mean z)^2 / ((M - 3) M)`` with ``z = x - beta c`` (the
+Lavenberg-Welch factor ``(M - 2)/(M - 3)`` on the residual variance).  With ``M < 4``, or when
+``c`` does not vary, the counted mean is reported.  The bias of ``mean c`` after a burn-in is
+the change of the ensemble's mean energy over the measured time divided by it.
 """
 
 from __future__ import annotations
@@ -237,16 +253,46 @@ def per_trajectory_frame(
     return pd.DataFrame(rows)
 
 
+#: Counted currents and the sampled flow with the same steady-state mean (control variate).
+FLOW_PARTNERS = {"Q_h": "Q_h_flow", "Q_c": "Q_c_flow", "W": "W_flow"}
+
+
+def control_variate_mean(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean of ``x`` with the zero-mean control ``x - y`` (see the module docstring).
+
+    Returns ``(estimate, standard error)``.
+    """
+    x = np.asarray(x, float)
+    M = x.size
+    c = x - np.asarray(y, float)
+    var_c = float(np.var(c, ddof=1)) if M > 1 else 0.0
+    if M < 4 or not var_c > 0.0:
+        return float(x.mean()), _se(pd.Series(x))
+    beta = float(np.mean((x - x.mean()) * (c - c.mean()))) * M / (M - 1) / var_c
+    z = x - beta * c
+    return float(z.mean()), math.sqrt(float(np.sum((z - z.mean()) ** 2)) / ((M - 3) * M))
+
+
+def quantity_estimate(per_trajectory: pd.DataFrame, name: str) -> tuple[float, float]:
+    """Estimate and standard error of one linear quantity or current over trajectories."""
+    x = per_trajectory[name]
+    if name in FLOW_PARTNERS:
+        return control_variate_mean(x.to_numpy(), per_trajectory[FLOW_PARTNERS[name]].to_numpy())
+    return float(x.mean()), _se(x)
+
+
 def estimate(
     model: PaperModel, per_trajectory: pd.DataFrame
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Means and standard errors over trajectories (jackknife for the product form)."""
+    """Means and standard errors over trajectories (control variates for the counted
+    currents, jackknife for the product form)."""
     q = model_system(model).quantities
     df = per_trajectory.sort_values("trajectory")
     M = len(df)
     cols = [c for c in q.names]
-    means = {c: float(df[c].mean()) for c in cols}
-    ses = {c: float(df[c].std(ddof=1) / math.sqrt(M)) if M > 1 else math.nan for c in cols}
+    means, ses = {}, {}
+    for c in cols:
+        means[c], ses[c] = quantity_estimate(df, c)
     prod = float(q.product_form(means))
     if M > 1:
         sums = {c: df[c].to_numpy().sum() for c in cols}
@@ -406,7 +452,7 @@ def run_to_target(
         n_new = 1 if blocks == 0 else blocks  # doubling, trimmed below
         if blocks:
             per = pd.concat([f["per_trajectory"] for f in frames])
-            mean, se = float(per[q].mean()), _se(per[q])
+            mean, se = quantity_estimate(per, q)
             if goal is None and mean != 0.0:  # the pilot (first non-zero mean) fixes the goal
                 goal = options.target_rel_se * abs(mean)
             if goal is None and blocks >= 4:
@@ -437,7 +483,7 @@ def run_to_target(
         frames += run_block(model, spec, options, ids, store, progress)
         blocks += n_new
     per = pd.concat([f["per_trajectory"] for f in frames])
-    mean, se = float(per[q].mean()), _se(per[q])
+    mean, se = quantity_estimate(per, q)
     report = {
         "quantity": q,
         "target_rel_se": options.target_rel_se,

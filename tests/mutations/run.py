@@ -93,8 +93,16 @@ _add(
     "se_over_sqrt2",
     "trajectory standard errors divided by sqrt(2)",
     "qjump/trajectories/ensemble.py",
-    r"c: float\(df\[c\]\.std\(ddof=1\) / math\.sqrt\(M\)\)",
-    "c: float(df[c].std(ddof=1) / math.sqrt(2 * M))",
+    r"float\(x\.std\(ddof=1\) / math\.sqrt\(len\(x\)\)\)",
+    "float(x.std(ddof=1) / math.sqrt(2 * len(x)))",
+    TRAJ_FAST,
+)
+_add(
+    "control_variate_se_over_sqrt2",
+    "control-variate standard errors of the currents divided by sqrt(2)",
+    "qjump/trajectories/ensemble.py",
+    r"/ \(\(M - 3\) \* M\)\)",
+    "/ (2 * (M - 3) * M))",
     TRAJ_FAST,
 )
 _add(
