@@ -255,7 +255,7 @@ def check_memory(model: PaperModel, method: str = "auto") -> None:
 
 
 def _gib(b: float) -> str:
-    return f"{b / 2**40:.1f} TiB" if b >= 2**40 else f"{b / 2**30:.1f} GiB"
+    return f"{b / 2**40:.3g} TiB" if b >= 2**40 else f"{b / 2**30:.1f} GiB"
 
 
 def _largest_affordable_N(have: int) -> int:
