@@ -434,7 +434,7 @@ def test_omega_h_grid_without_regime_boundaries_gets_generic_report(tmp_path, ca
     check_exact_rows(df, load_config(tmp_path / "study.toml"))
     assert (out / "quantities.png").read_bytes()[:4] == b"\x89PNG"
     assert not (out / "fig2.png").exists()
-    # the precision target: extended in blocks, capped by the measured time
+    # the precision target: extended in rounds, capped by the measured time
     budget = pd.read_csv(out / "budget.csv")
     assert len(budget) == 2 and budget["stopped_by"].isin(["target", "max_time"]).all()
     assert (budget["t_total"] <= 4000 + 400).all()

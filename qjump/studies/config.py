@@ -44,7 +44,7 @@ TOML format
                                       # solve: above max_N only these are possible)
     burn_in = 1500.0
     target = { quantity = "Q_h", rel_se = 0.05, max_wall = 600, max_time = 1e7 }
-                                      # add blocks of trajectories until the SE of the
+                                      # add trajectories until the SE of the
                                       # quantity meets rel_se (or se) or a cap is reached
 
     [[trajectory.override]]           # budget changes on matching points

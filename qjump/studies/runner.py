@@ -155,7 +155,7 @@ def trajectory_task(
     burn_in : float, optional
     target : dict, optional
         ``{"quantity", "rel_se" or "se", "max_wall", "max_time"}``: passed to
-        :func:`qjump.simulate`, which adds blocks of trajectories until the standard error of
+        :func:`qjump.simulate`, which adds trajectories until the standard error of
         ``quantity`` meets the target or a cap (wall seconds, measured time) is reached.  The
         rule looks at the SE only, never at the value, so it does not bias the mean; it works
         without any exact input (the running SE over independent trajectories), so also

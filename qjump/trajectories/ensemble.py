@@ -346,14 +346,17 @@ def simulate(
 
     Notes
     -----
-    Precision targets (``target_rel_se`` or ``target_se``): the run is extended by blocks of
-    ``trajectories`` new trajectories (ids continue, so the first block is exactly the run
-    without a target) until the standard error of ``target_quantity`` reaches the goal, or
-    ``max_wall`` seconds or ``max_time`` simulated time units are spent.  The rule looks
+    Precision targets (``target_rel_se`` or ``target_se``): after a pilot of ``trajectories``
+    trajectories (exactly the run without a target), the run is extended in rounds of new
+    trajectories (ids continue), each round as many as the SE says are still needed (at most
+    doubling the run), until the standard error of ``target_quantity`` reaches the goal, or
+    ``max_wall`` seconds or ``max_time`` simulated time units are spent.  Under ``max_wall``
+    a round is trimmed to what fits in the time left, in multiples of the workers, at the
+    wall time per trajectory measured so far.  The rule looks
     only at the standard error, never at the value: a relative target is turned into an
-    absolute goal ``target_rel_se * |value|`` once, from the pilot (the first block, or the
-    first blocks whose mean is non-zero; four blocks with a mean of exactly zero stop the run
-    with ``zero_value``), and from then on the run stops on the SE alone, so the stopping
+    absolute goal ``target_rel_se * |value|`` once, from the pilot (or the first rounds whose
+    mean is non-zero; four pilots' worth of trajectories with a mean of exactly zero stop the
+    run with ``zero_value``), and from then on the run stops on the SE alone, so the stopping
     rule does not bias the mean beyond the pilot's own weight in it.  ``met`` therefore
     compares the final SE with that fixed goal; ``achieved_rel_se`` uses the final mean.
     ``info["target"]`` reports the goal, the achieved SE and relative SE, whether the goal
@@ -444,44 +447,46 @@ def run_to_target(
     :func:`simulate`, Notes).  Returns the frames and the ``target`` report."""
     q = options.target_quantity
     M = options.trajectories
+    workers = options.n_jobs if options.n_jobs > 0 else (os.cpu_count() or 1)
     frames: list[dict[str, pd.DataFrame]] = []
-    blocks = 0
+    done = rounds = 0
     goal = options.target_se
     stopped_by = None
     while True:
-        n_new = 1 if blocks == 0 else blocks  # doubling, trimmed below
-        if blocks:
+        n_new = M  # the pilot
+        if done:
             per = pd.concat([f["per_trajectory"] for f in frames])
             mean, se = quantity_estimate(per, q)
             if goal is None and mean != 0.0:  # the pilot (first non-zero mean) fixes the goal
                 goal = options.target_rel_se * abs(mean)
-            if goal is None and blocks >= 4:
+            if goal is None and done >= 4 * M:
                 stopped_by = "zero_value"  # a relative SE of a vanishing value is undefined
                 break
             if goal is not None and math.isfinite(se) and se <= goal:
                 stopped_by = "target"
                 break
+            n_new = done  # at most doubling
             if goal is not None and math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M)
-                needed = math.ceil(blocks * (se / goal) ** 2) - blocks
-                n_new = max(1, min(blocks, needed))
-            elapsed = time.perf_counter() - t0
+                n_new = max(1, min(done, math.ceil(done * (se / goal) ** 2) - done))
             if options.max_wall is not None:
-                per_block = elapsed / blocks
-                room = int((options.max_wall - elapsed) // per_block)
+                # rounds of `workers` trajectories at the wall time they have cost so far
+                per_round = (time.perf_counter() - t0) / math.ceil(done / workers)
+                left = options.max_wall - (time.perf_counter() - t0)
+                room = int(left // per_round) * workers
                 if room < 1:
                     stopped_by = "max_wall"
                     break
                 n_new = min(n_new, room)
             if options.max_time is not None:
-                room = int(options.max_time // (spec.measured_time * M)) - blocks
+                room = int(options.max_time // spec.measured_time) - done
                 if room < 1:
                     stopped_by = "max_time"
                     break
                 n_new = min(n_new, room)
         # one call per round (at most 64 tasks), so long runs do not pay a dispatch per block
-        ids = range(blocks * M, (blocks + n_new) * M)
-        frames += run_block(model, spec, options, ids, store, progress)
-        blocks += n_new
+        frames += run_block(model, spec, options, range(done, done + n_new), store, progress)
+        done += n_new
+        rounds += 1
     per = pd.concat([f["per_trajectory"] for f in frames])
     mean, se = quantity_estimate(per, q)
     report = {
@@ -492,7 +497,7 @@ def run_to_target(
         "achieved_rel_se": se / abs(mean) if mean != 0 else math.inf,
         "met": stopped_by == "target",
         "stopped_by": stopped_by,
-        "blocks": blocks,
+        "rounds": rounds,
     }
     return frames, report
 

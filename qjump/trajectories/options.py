@@ -72,8 +72,9 @@ class TrajectoryOptions:
         Workers; ``-1`` uses all cores.  Results do not depend on it.
     backend : {"auto", "serial", "loky", "dask"}
     target_rel_se, target_se : float or None
-        Precision target on ``target_quantity`` (at most one of them): the run is extended
-        by blocks of ``trajectories`` until the standard error reaches it, or a cap is hit.
+        Precision target on ``target_quantity`` (at most one of them): after a pilot of
+        ``trajectories``, the run is extended by new trajectories until the standard error
+        reaches it, or a cap is hit (:func:`qjump.simulate`).
     target_quantity : str
         Quantity the target applies to (default ``Q_h``).
     max_wall : float or None
