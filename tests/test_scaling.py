@@ -109,6 +109,27 @@ def test_trajectories_agree_with_exact(N, t_final, dissipation, interaction):
 
 
 @pytest.mark.slow
+def test_trajectories_agree_with_exact_at_n5():
+    """N = 5 com(2) (184,756 exact unknowns; sparse-jump eigen propagator): steady-start
+    trajectories within 4 SE of the exact steady state."""
+    model = qjump.PaperModel(N=5, omega_h=1.5, dissipation="common", interaction="pairwise")
+    ex = qjump.exact(model)
+    res = simulate(
+        model,
+        t_final=400.0,
+        trajectories=16,
+        seed=5,
+        initial_state="steady",
+        burn_in=0.0,
+        sample_interval=1.0,
+        n_jobs=2,
+    )
+    for name in ("Q_h", "Q_c", "W", "C_loc", "pop_h1", "pop_c5", "energy"):
+        assert res.se[name] > 0.0
+        assert_within(name, res[name], res.se[name], ex[name])
+
+
+@pytest.mark.slow
 def test_sparse_jump_propagator_reproduces_dense_one():
     """The sparse-jump eigen propagator (``eigen-large``, used for N = 4, 5) gives the same
     trajectory as the dense one on an N=3 model: same jumps, same sampled state to

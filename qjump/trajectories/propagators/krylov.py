@@ -130,10 +130,10 @@ def _arnoldi(prop, ws, d, k):
     psi = ws.psi
     for a in range(d):
         Q[0, a] = psi[a]
+    cs = ws.y  # scratch for the Gram-Schmidt coefficients
     for j in range(m_max):
         csr_apply(prop.H, k, d, Q[j], w)
         for _ in range(2):
-            cs = np.zeros(j + 1, np.complex128)
             for i in range(j + 1):
                 u = 0j
                 for a in range(d):
