@@ -764,7 +764,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-wall",
         type=_float_arg("--max-wall"),
         default=None,
-        help="stop extending after this many seconds of wall time",
+        help="wall-time cap in seconds (the pilot included)",
     )
     s.set_defaults(func=cmd_simulate)
 

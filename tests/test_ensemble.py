@@ -88,6 +88,25 @@ def test_replay_reproduces_a_trajectory_bit_for_bit():
         r.replay(6)
 
 
+def test_wall_cap_also_governs_the_pilot():
+    """A pilot far longer than --max-wall is cut short (one round per worker, then what fits)
+    instead of running to completion: 256 pilot trajectories of 2e5 time units take about a
+    minute serially here, the cap is 2 s."""
+    r = _run(
+        trajectories=256,
+        t_final=2e5,
+        target_rel_se=1e-4,
+        max_wall=2.0,
+        progress=False,
+        n_jobs=1,
+    )
+    t = r.info["target"]
+    assert t["stopped_by"] == "max_wall" and not t["met"]
+    assert 1 <= len(r.per_trajectory) < 256 and t["rounds"] >= 2
+    # no goal without a complete pilot; the SE is still reported
+    assert t["target_se"] is None and t["achieved_se"] > 0
+
+
 def test_precision_target_extends_by_rounds_and_stops_on_the_se():
     plain = _run(trajectories=4)
     r = _run(trajectories=4, target_rel_se=0.15, t_final=None)

@@ -351,8 +351,10 @@ def simulate(
     trajectories (ids continue), each round as many as the SE says are still needed (at most
     doubling the run), until the standard error of ``target_quantity`` reaches the goal, or
     ``max_wall`` seconds or ``max_time`` simulated time units are spent.  Under ``max_wall``
-    a round is trimmed to what fits in the time left, in multiples of the workers, at the
-    wall time per trajectory measured so far.  The rule looks
+    the first round is one trajectory per worker and every later round (the rest of the
+    pilot included) is trimmed to what fits in the time left, in multiples of the workers,
+    at the wall time per round measured so far; a run stopped before its pilot is complete
+    reports no goal (``target_se`` is ``None``).  The rule looks
     only at the standard error, never at the value: a relative target is turned into an
     absolute goal ``target_rel_se * |value|`` once, from the pilot (or the first rounds whose
     mean is non-zero; four pilots' worth of trajectories with a mean of exactly zero stop the
@@ -443,7 +445,7 @@ def run_to_target(
     progress: bool,
     t0: float,
 ) -> tuple[list[dict[str, pd.DataFrame]], dict[str, Any]]:
-    """Extend a run by blocks of trajectories until its precision target is met (see
+    """Extend a run by rounds of trajectories until its precision target is met (see
     :func:`simulate`, Notes).  Returns the frames and the ``target`` report."""
     q = options.target_quantity
     M = options.trajectories
@@ -453,11 +455,13 @@ def run_to_target(
     goal = options.target_se
     stopped_by = None
     while True:
-        n_new = M  # the pilot
+        # the pilot is M trajectories; under a wall cap its first round is one per worker, so
+        # the cap also governs the rest of the pilot
+        n_new = M if options.max_wall is None else min(M, workers)
         if done:
             per = pd.concat([f["per_trajectory"] for f in frames])
             mean, se = quantity_estimate(per, q)
-            if goal is None and mean != 0.0:  # the pilot (first non-zero mean) fixes the goal
+            if goal is None and done >= M and mean != 0.0:  # the pilot fixes the goal
                 goal = options.target_rel_se * abs(mean)
             if goal is None and done >= 4 * M:
                 stopped_by = "zero_value"  # a relative SE of a vanishing value is undefined
@@ -466,7 +470,9 @@ def run_to_target(
                 stopped_by = "target"
                 break
             n_new = done  # at most doubling
-            if goal is not None and math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M)
+            if done < M:
+                n_new = M - done  # the rest of the pilot
+            elif goal is not None and math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M)
                 n_new = max(1, min(done, math.ceil(done * (se / goal) ** 2) - done))
             if options.max_wall is not None:
                 # rounds of `workers` trajectories at the wall time they have cost so far
