@@ -45,7 +45,9 @@ __all__ = [
     "EigenWorkspace",
     "dense_propagator",
     "jump_delay",
+    "matvec",
     "propagate",
+    "quadratic_form",
     "sparse_propagator",
 ]
 
@@ -146,28 +148,6 @@ def matvec(M, x, rows, cols, out):
 
 
 @nb.njit(cache=True, _nrt=False, fastmath=FAST)
-def norm_and_slope(G, S, d, cur):
-    """``n = c^dag G c`` and ``n' = c^dag S c`` of the propagated coefficients ``c``.
-
-    ``S_ab = i (conj(lam_a) - lam_b) G_ab``; ``G`` and ``S`` are Hermitian, so only the
-    upper triangle is summed.
-    """
-    n = 0.0
-    dn = 0.0
-    for a in range(d):
-        ca = cur[a]
-        sq = ca.real * ca.real + ca.imag * ca.imag
-        n += G[a, a].real * sq
-        dn += S[a, a].real * sq
-        cca = np.conj(ca)
-        for b in range(a + 1, d):
-            t = cca * cur[b]
-            n += 2.0 * (G[a, b] * t).real
-            dn += 2.0 * (S[a, b] * t).real
-    return n, dn
-
-
-@nb.njit(cache=True, _nrt=False, fastmath=FAST)
 def _norm_derivatives(G, S, T, d, cur):
     """``n``, ``n'`` and ``n''`` (``T_ab = i (conj(lam_a) - lam_b) S_ab``) in one pass."""
     n = 0.0
@@ -203,8 +183,7 @@ def jump_delay(phi, lam, G, S, T, d, r, hi, work):
     ``work`` by a fourth-order Taylor factor (``|lambda step| < 1e-3``, error < 1e-14).
     """
     target = np.log(r)
-    _, rate = norm_and_slope(G, S, d, phi)
-    rate = -rate
+    rate = -quadratic_form(S, d, phi)  # -n'(0), with n(0) = 1
     tau = -target / rate if rate > 0.0 else 1.0
     lo = 0.0
     if tau >= hi:

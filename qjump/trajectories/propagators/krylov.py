@@ -41,7 +41,7 @@ from numba.extending import overload
 from ...model import PaperModel
 from ...system.context import model_system
 from ..sectors import SectorData, csr_apply, csr_blocks
-from .eigen import jump_delay, norm_and_slope, propagate
+from .eigen import jump_delay, propagate, quadratic_form
 from .protocol import apply_jump, find_jump, jump_weights, move_reference, state_at
 
 __all__ = ["KRYLOV_M", "KRYLOV_TOL", "KrylovData", "KrylovWorkspace", "krylov_propagator"]
@@ -188,7 +188,7 @@ def _find_jump(prop, ws, sec, st, k, t_left):
     Gm = ws.G[:m, :m]
     Sm = ws.S[:m, :m]
     propagate(ws.c, ws.mu, m, h, ws.coef)
-    n_end, _ = norm_and_slope(Gm, Sm, m, ws.coef)
+    n_end = quadratic_form(Gm, m, ws.coef)
     if n_end > st.target:
         return np.inf, h
     Tm = ws.T[:m, :m]
