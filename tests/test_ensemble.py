@@ -91,12 +91,12 @@ def test_replay_reproduces_a_trajectory_bit_for_bit():
 def test_wall_cap_also_governs_the_pilot():
     """A pilot far longer than --max-wall is cut short (one round per worker, then what fits)
     instead of running to completion: 256 pilot trajectories of 2e5 time units take about a
-    minute serially here, the cap is 2 s."""
+    minute serially here, the cap is 1 s."""
     r = _run(
         trajectories=256,
         t_final=2e5,
         target_rel_se=1e-4,
-        max_wall=2.0,
+        max_wall=1.0,
         progress=False,
         n_jobs=1,
     )
