@@ -26,12 +26,14 @@ steady-state mean, so ``c_j = x_j - y_j`` has mean zero and the reported current
 
 the minimum-variance combination ``(1 - beta) x + beta y``.  Shot noise dominates the
 counted currents and the state fluctuations dominate the flows, and the two are nearly
-uncorrelated, so the variance falls by 2-5x for common dissipation at N = 2-5 (measured:
-``benchmarks/RESULTS-scaling.md``).  The standard error accounts for the estimated
-``beta``: ``SE^2 = sum_j (z_j - mean z)^2 / ((M - 3) M)`` with ``z = x - beta c`` (the
-Lavenberg-Welch factor ``(M - 2)/(M - 3)`` on the residual variance).  With ``M < 4``, or when
-``c`` does not vary, the counted mean is reported.  The bias of ``mean c`` after a burn-in is
-the change of the ensemble's mean energy over the measured time divided by it.
+uncorrelated, so the variance of Q_h falls by 2.9x (N = 4) and 5.7x (N = 6) for common
+dissipation in ``benchmarks/RESULTS-scaling.md``, and by 4-6x at N = 2, 3.  The standard
+error accounts for the estimated ``beta``: ``SE^2 = sum_j (z_j - mean z)^2 / ((M - 3) M)``
+with ``z = x - beta c`` (the Lavenberg-Welch factor ``(M - 2)/(M - 3)`` on the residual
+variance).  Estimating ``beta`` from the same trajectories biases the mean by a fraction of
+an SE that falls like ``1/M``.  With ``M < 4``, or when ``c`` does not vary, the counted mean
+is reported.  After a burn-in ``c`` keeps a bias of its own: for ``Q_i`` it is the change of
+``<H0_i>`` over the measured time divided by that time.
 """
 
 from __future__ import annotations
@@ -466,8 +468,8 @@ def run_to_target(
             if goal is None and done >= 4 * M:
                 stopped_by = "zero_value"  # a relative SE of a vanishing value is undefined
                 break
-            if goal is not None and math.isfinite(se) and se <= goal:
-                stopped_by = "target"
+            if goal is not None and done >= M and math.isfinite(se) and se <= goal:
+                stopped_by = "target"  # judged on complete pilots only
                 break
             n_new = done  # at most doubling
             if done < M:
