@@ -255,7 +255,7 @@ def test_single_tls_waiting_times_high_statistics():
 @pytest.mark.slow
 def test_first_jump_times_high_statistics():
     """40000 steady-start trajectories of cas(1) (non-exponential no-jump evolution, so the
-    jump time comes from the Newton solve): first-jump times against the exact CDF."""
+    jump time comes from the root solve): first-jump times against the exact CDF."""
     model = scenario_model("cas(1)")
     M, t_final = 40_000, 3.0
     res = qjump.simulate(

@@ -115,7 +115,7 @@ _add(
     TRAJ_FAST,
 )
 _add(
-    "newton_tolerance",
+    "jump_time_tolerance",
     "jump-time tolerance loosened to 1e-3",
     "qjump/trajectories/propagators/eigen.py",
     r"if abs\(f\) < 1e-12:",

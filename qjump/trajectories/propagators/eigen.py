@@ -173,9 +173,10 @@ def jump_delay(phi, lam, G, S, T, d, r, hi, work):
     """Solve ``n(tau) = r`` (``n(0) = 1``, ``n(hi) <= r``) by safeguarded Halley steps on
     ``f = ln n - ln r``.
 
-    Halley's step ``-2 f f' / (2 f'^2 - f f'')`` converges cubically (two or three norm
-    evaluations per jump at N = 2, against three or four for Newton), with
-    ``f' = n'/n`` and ``f'' = n''/n - (n'/n)^2`` from one pass over ``G``, ``S``, ``T``.
+    Halley's step ``-2 f f' / (2 f'^2 - f f'')`` converges cubically, with ``f' = n'/n`` and
+    ``f'' = n''/n - (n'/n)^2`` from one pass over ``G``, ``S``, ``T`` (on random N = 2 states it
+    took 15-40 % less time than the Newton iteration it replaced; the cost per jump of whole
+    trajectories did not move measurably at N = 2, see ``benchmarks/RESULTS-throughput.md``).
     Steps that leave the bracket ``[lo, hi]`` fall back to doubling or bisection.  On return
     ``work`` holds the propagated coefficients at the returned delay.  Converged when
     ``|f| < 1e-12`` or when a step is below ``1e-4 (1 + tau)``: the error after such a step
