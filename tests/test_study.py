@@ -87,6 +87,7 @@ class Counter:
 
 
 # -- quick profile end to end ----------------------------------------------------------------
+@pytest.mark.slow
 def test_quick_outputs_exist_and_parse(quick_run, config):
     for name in OUTPUTS:
         assert (quick_run / name).is_file(), name
@@ -124,6 +125,7 @@ def test_quick_outputs_exist_and_parse(quick_run, config):
     assert meta["tasks"] == n_tasks(config) and meta["tasks_computed"] == meta["tasks"]
 
 
+@pytest.mark.slow
 def test_quick_z_scores_are_sane(quick_run):
     """z = (trajectory - exact)/SE over every row with an SE: most within 3 SE, and the largest
     |z| below the Bonferroni threshold of the t distribution with M - 1 degrees of freedom at
@@ -166,6 +168,7 @@ def test_z_rule():
     assert z[0] == 0.0 and np.isnan(z[1])
 
 
+@pytest.mark.slow
 def test_quick_report_has_claim_table(quick_run):
     text = (quick_run / "report.md").read_text()
     assert "## Claims of Sec. III.C and IV" in text
@@ -189,6 +192,7 @@ def test_quick_report_has_claim_table(quick_run):
     assert "**no**" in t1
 
 
+@pytest.mark.slow
 def test_rerun_skips_every_task(quick_run, config, tmp_path):
     before = read_results(quick_run)
     counter = Counter()
@@ -199,6 +203,7 @@ def test_rerun_skips_every_task(quick_run, config, tmp_path):
     assert_frame_equal(read_results(quick_run), before, check_exact=True)
 
 
+@pytest.mark.slow
 def test_report_redraws_without_recomputing(quick_run, tmp_path, monkeypatch):
     copy = tmp_path / "copy"
     shutil.copytree(quick_run, copy, ignore=shutil.ignore_patterns("cache"))
@@ -263,6 +268,7 @@ def test_sigkill_then_resume_is_bit_identical(quick_run, config, tmp_path):
 
 
 # -- corruption ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_corrupt_task_file_is_recomputed_and_reported(quick_run, config, tmp_path, capsys):
     out = tmp_path / "corrupt"
     shutil.copytree(quick_run, out)
@@ -288,6 +294,7 @@ def _keys(cfg: StudyConfig) -> dict[str, list[str]]:
     return {k: [t.key for t in v] for k, v in build_tasks(cfg).items()}
 
 
+@pytest.mark.slow
 def test_changed_configuration_or_version_changes_task_keys(monkeypatch):
     import tomllib
 
