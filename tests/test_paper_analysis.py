@@ -185,6 +185,7 @@ def paper_without_1_and_2(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_study_without_omega_h_1_and_2_gets_a_report(paper_without_1_and_2):
     before = {k: repr(v) for k, v in mpl.rcParams.items()}
     path = paper.write_all(paper_without_1_and_2)

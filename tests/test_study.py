@@ -417,6 +417,7 @@ def check_exact_rows(df: pd.DataFrame, cfg: StudyConfig) -> None:
                 assert abs(got[q] - ref[q]) <= 1e-12 * max(1.0, abs(ref[q])), (s, point, q)
 
 
+@pytest.mark.slow
 def test_omega_h_grid_without_regime_boundaries_gets_generic_report(tmp_path, capsys):
     """The paper analysis is switched on but its inputs (omega_h = 1, 2) are missing."""
     out = run_tiny(
@@ -449,6 +450,7 @@ def test_omega_h_grid_without_regime_boundaries_gets_generic_report(tmp_path, ca
     assert (budget["target_met"] == met).all()
 
 
+@pytest.mark.slow
 def test_omega_sweep_runs_to_a_report(tmp_path):
     out = run_tiny(
         tmp_path,
@@ -483,6 +485,7 @@ def test_omega_sweep_runs_to_a_report(tmp_path):
     assert "## Trajectories against exact values" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_n_sweep_with_trajectory_only_points_runs_to_a_report(tmp_path):
     out = run_tiny(
         tmp_path,
