@@ -62,7 +62,6 @@ from .estimates import counting_statistics_from_windows
 from .options import TrajectoryOptions
 from .records import record_frame, window_frame
 from .resources import check_trajectory_resources
-from .sectors import sector_data
 from .trajectory import TrajectoryOutput, TrajectorySpec, run_trajectory, trajectory_seed
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
@@ -230,16 +229,13 @@ def per_trajectory_frame(
     model: PaperModel, spec: TrajectorySpec, ids: list[int], outputs: list[TrajectoryOutput]
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every linear quantity and of the currents."""
-    q = model_system(model).quantities
-    un = sector_data(model)
-    # the sector data sorts the support by sector; map back to the QuantitySet's order
-    order = np.searchsorted(q.support, un.support)
+    q = model_system(model).quantities  # state sums are in the order of q.support
     T = spec.measured_time
     rows = []
     for tid, out in zip(ids, outputs, strict=True):
         xs = np.zeros(q.support.size, complex)
         if out.n_samples:
-            xs[order] = out.state_sum / out.n_samples
+            xs = out.state_sum / out.n_samples
         vals = dict(zip(q.names, q.evaluate_support(xs), strict=True))
         c = out.counts.sum(axis=0)
         heat_h = model.omega_h * (c[0, 1] - c[0, 0])

@@ -123,18 +123,21 @@ def csr_apply(blocks, q, d_out, x, y):
 
 
 def _support_arrays(system, dims):
-    """Support of the quantity functionals grouped by sector (see :class:`SectorData`)."""
+    """Support of the quantity functionals grouped by sector (see :class:`SectorData`).
+
+    The support is sorted by block-vector position, which already groups it by sector (the
+    blocks are stored in order of ``k``), so it keeps the order of
+    :attr:`QuantitySet.support <qjump.system.quantities.QuantitySet.support>`.
+    """
     space = system.space
     K = dims.size
     support, F = system.quantities.support_functionals
     sector_of = np.searchsorted(space.offsets, support, side="right") - 1
     local = support - space.offsets[sector_of]
     d_of = dims[sector_of]
-    order = np.lexsort((local, sector_of))
-    support, sector_of, local, d_of = support[order], sector_of[order], local[order], d_of[order]
     sup_ptr = np.searchsorted(sector_of, np.arange(K + 1)).astype(np.int64)
     energy_row = system.quantities.names.index("energy")
-    sup_energy = np.asarray(F[energy_row].toarray()).ravel().astype(complex)[order]
+    sup_energy = np.asarray(F[energy_row].toarray()).ravel().astype(complex)
     sup_a = (local // d_of).astype(np.int64)
     sup_b = (local % d_of).astype(np.int64)
     return sup_ptr, sup_a, sup_b, sup_energy, support
@@ -172,9 +175,8 @@ def quantity_weights(model: PaperModel) -> np.ndarray:
     """``(n_support, n_quantities)`` weights: quantity ``q`` of a state ``rho`` given on the
     support (in :class:`SectorData` order) is ``Re sum_p W[p, q] rho_p``; the quantities are
     in the order of ``model_system(model).quantities.names``."""
-    support, F = model_system(model).quantities.support_functionals
-    order = np.searchsorted(support, sector_data(model).support)
-    return np.ascontiguousarray(F[:, order].T.toarray().astype(complex))
+    F = model_system(model).quantities.support_functionals[1]
+    return np.ascontiguousarray(F.T.toarray().astype(complex))
 
 
 def slope_matrix(lam: np.ndarray, M: np.ndarray) -> np.ndarray:
