@@ -236,6 +236,7 @@ def test_support_functionals_equal_the_block_functionals():
     rng = np.random.default_rng(3)
     x = rng.normal(size=q.space.size) + 1j * rng.normal(size=q.space.size)
     direct = np.array([np.real(q.space.functional(X) @ x)[0] for X in q.operators.values()])
+    # the same sums in a different order: equal to rounding (values are O(1))
     np.testing.assert_allclose(q.evaluate_support(x[q.support]), direct, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(list(q.evaluate(x).values()), direct, rtol=1e-12, atol=1e-12)
 
