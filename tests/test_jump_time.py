@@ -42,7 +42,7 @@ def test_jump_delay_hits_the_target_norm(dissipation, interaction, N, k):
         phi = np.linalg.solve(V, psi0)
         r = rng.uniform(0.02, 0.98)
         work = np.empty(d, complex)
-        tau = jump_delay(phi, lam, G, S, T, d, r, np.inf, work)
+        tau = jump_delay(phi, lam, G, S, T, 0, d, r, np.inf, work)
         psi = la.expm(-1j * H * tau) @ psi0
         worst = max(worst, abs(np.log(np.vdot(psi, psi).real) - np.log(r)))
         # the workspace holds the eigen-coefficients of the state at the jump

@@ -86,7 +86,6 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
     D = 2**n
     dims = [math.comb(n, k) for k in range(n + 1)]
     dmax = max(dims)
-    sum_d2 = math.comb(2 * n, n)
     n_ch = 4 * N if model.dissipation == "independent" else 4
     name = _auto(dmax) if propagator == "auto" else propagator
     # model operators on the 2^(2N)-dimensional space (sparse: H_S, H_eff, jumps, quantities)
@@ -98,7 +97,8 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
     if name == "krylov":
         engine = D * (1 + N * N) * (_COMPLEX + _INDEX) + 2 * (31 * dmax) * _COMPLEX
     else:
-        engine = 4 * sum_d2 * _COMPLEX + 6 * dmax * dmax * _COMPLEX
+        # stacked V, V^-1, G, S, T (D x dmax each) and the dense per-sector scratch
+        engine = 5 * D * dmax * _COMPLEX + 6 * dmax * dmax * _COMPLEX
         if name == "eigen":
             engine += 2 * n_ch * len(dims) * dmax * dmax * _COMPLEX
     # thermal-qubit jump rate 2 g^2 n (n + 1) / (2 n + 1) summed over baths and sites

@@ -9,10 +9,13 @@ Layout
 The no-jump generator ``H_eff = H_S + H_cas - (i/2) sum_j L_j^dag L_j`` conserves the
 excitation number, so a trajectory's state lives in one U(1) sector ``k`` of dimension
 ``d_k = C(2N, k)`` between jumps (physics notes §4); a jump maps sector ``k`` to ``k + 1``
-(absorption) or ``k - 1`` (emission).  Arrays of all sectors are stored flat: sector ``k``
-of a vector array occupies ``[loff[k], loff[k + 1])`` and of a ``d x d`` matrix array (row
-major) ``[moff[k], moff[k + 1])``.  Sparse blocks (jump operators ``L_j: k -> k'``, ``H_eff``
-blocks) are concatenated CSR arrays indexed by ``j * K + k``.
+(absorption) or ``k - 1`` (emission).  Arrays of all sectors are stacked: sector ``k`` of
+a vector array occupies ``[loff[k], loff[k + 1])``, and of a matrix array (shape
+``(loff[-1], dmax)``) the rows ``[loff[k], loff[k + 1])`` and columns ``[0, d_k)``.  The
+compiled kernels take the whole array and the first row (a ``reshape`` of flat storage
+costs a helper call, ~30 ns, several times per jump; a slice hides the contiguous rows
+from the compiler).  Sparse blocks (jump operators ``L_j: k -> k'``, ``H_eff`` blocks) are
+concatenated CSR arrays indexed by ``j * K + k``.
 """
 
 from __future__ import annotations
@@ -67,12 +70,12 @@ SectorData = namedtuple(
     ],
 )
 
-#: Eigendecompositions ``H_eff^(k) = V diag(lam) V^-1`` of every sector (flat storage).
+#: Eigendecompositions ``H_eff^(k) = V diag(lam) V^-1`` of every sector (stacked storage:
+#: the matrices have shape ``(loff[-1], dmax)``, sector ``k`` in rows ``loff[k]:loff[k + 1]``).
 EigenData = namedtuple(
     "EigenData",
     [
-        "loff",  # (K + 1,) offsets of sector k in lam / dark
-        "moff",  # (K + 1,) offsets of sector k in V / Vinv / G / S (d x d, row major)
+        "loff",  # (K + 1,) offsets of sector k in lam / dark and rows of V / Vinv / G / S / T
         "lam",  # eigenvalues, shifted by the mean real part of the sector (a global phase)
         "dark",  # eigenvalues with zero decay
         "V",
@@ -198,14 +201,14 @@ def eigen_data(model: PaperModel) -> EigenData:
     spins = ops.spins
     dims = np.array(spins.sector_dims, dtype=np.int64)
     loff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
-    moff = np.concatenate([[0], np.cumsum(dims * dims)]).astype(np.int64)
+    dmax = int(dims.max())
     lam = np.zeros(loff[-1], complex)
     dark = np.zeros(loff[-1], bool)
-    V = np.zeros(moff[-1], complex)
-    Vinv = np.zeros(moff[-1], complex)
-    G = np.zeros(moff[-1], complex)
-    S = np.zeros(moff[-1], complex)
-    T = np.zeros(moff[-1], complex)
+    V = np.zeros((loff[-1], dmax), complex)
+    Vinv = np.zeros((loff[-1], dmax), complex)
+    G = np.zeros((loff[-1], dmax), complex)
+    S = np.zeros((loff[-1], dmax), complex)
+    T = np.zeros((loff[-1], dmax), complex)
     worst = 1.0
     rate_scale = max(float(np.abs(ops.decay.diagonal()).max()), 1e-300)
     for k in range(dims.size):
@@ -221,13 +224,14 @@ def eigen_data(model: PaperModel) -> EigenData:
             )
         # a real shift of a sector's spectrum is a global phase: it changes no norm and no
         # |psi><psi|, and it keeps the phases small
-        lam[loff[k] : loff[k + 1]] = w - np.mean(w.real)
-        dark[loff[k] : loff[k + 1]] = w.imag > -1e-13 * rate_scale
-        V[moff[k] : moff[k + 1]] = v.ravel()
-        Vinv[moff[k] : moff[k + 1]] = np.linalg.inv(v).ravel()
+        rows = slice(loff[k], loff[k + 1])
+        lam[rows] = w - np.mean(w.real)
+        dark[rows] = w.imag > -1e-13 * rate_scale
+        V[rows, : dims[k]] = v
+        Vinv[rows, : dims[k]] = np.linalg.inv(v)
         gram = v.conj().T @ v
-        G[moff[k] : moff[k + 1]] = gram.ravel()
-        slope = slope_matrix(lam[loff[k] : loff[k + 1]], gram)
-        S[moff[k] : moff[k + 1]] = slope.ravel()
-        T[moff[k] : moff[k + 1]] = slope_matrix(lam[loff[k] : loff[k + 1]], slope).ravel()
-    return EigenData(loff, moff, lam, dark, V, Vinv, G, S, T, float(worst))
+        G[rows, : dims[k]] = gram
+        slope = slope_matrix(lam[rows], gram)
+        S[rows, : dims[k]] = slope
+        T[rows, : dims[k]] = slope_matrix(lam[rows], slope)
+    return EigenData(loff, lam, dark, V, Vinv, G, S, T, float(worst))

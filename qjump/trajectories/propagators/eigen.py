@@ -22,7 +22,10 @@ The two propagators differ only in how a jump is applied:
   largest sector ``dmax``: ``2 n_ch K dmax^2`` complex numbers; as fast as sparse jumps up
   to ``N = 3``, slower beyond.
 * ``eigen-large`` (:class:`EigenSparse`) applies the sparse jump blocks to ``psi = V phi``
-  and maps back with ``V'^-1``: ``3 C(4N, 2N)`` complex numbers (43 MB at ``N = 6``).
+  and maps back with ``V'^-1``.
+
+Both keep the stacked eigendata, ``5 4^N dmax`` complex numbers (``V``, ``V^-1``, ``G``, ``S``,
+``T``; 300 MB at ``N = 6``).
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def _jump_blocks(model):
 
 def _block(eig: EigenData, name: str, dims, k: int) -> np.ndarray:
     d = int(dims[k])
-    return getattr(eig, name)[eig.moff[k] : eig.moff[k] + d * d].reshape(d, d)
+    return getattr(eig, name)[eig.loff[k] : eig.loff[k] + d, :d]
 
 
 def workspace(prop, sec: SectorData) -> EigenWorkspace:
@@ -124,31 +127,37 @@ def propagate(phi, lam, d, tau, out):
         out[a] = phi[a] * complex(mag * np.cos(ph), -mag * np.sin(ph))
 
 
+# A matrix argument of the kernels is a C-contiguous two-dimensional array ``M`` and a first
+# row ``r0``: the matrix is ``M[r0:r0 + rows, :cols]``.  Indexing the whole array keeps the
+# layout known to the compiler (contiguous rows, so the inner loops vectorise); a slice
+# would not, and a reshape of flat storage costs a helper call.
+
+
 @nb.njit(cache=True, _nrt=False, fastmath=FAST)
-def quadratic_form(M, d, cur):
-    """``c^dag M c`` for a Hermitian ``M`` (upper triangle summed)."""
+def quadratic_form(M, r0, d, cur):
+    """``c^dag M c`` for a Hermitian ``M = M[r0:r0 + d, :d]`` (upper triangle summed)."""
     n = 0.0
     for a in range(d):
         ca = cur[a]
-        n += M[a, a].real * (ca.real * ca.real + ca.imag * ca.imag)
+        n += M[r0 + a, a].real * (ca.real * ca.real + ca.imag * ca.imag)
         cca = np.conj(ca)
         for b in range(a + 1, d):
-            n += 2.0 * (M[a, b] * (cca * cur[b])).real
+            n += 2.0 * (M[r0 + a, b] * (cca * cur[b])).real
     return n
 
 
 @nb.njit(cache=True, _nrt=False, fastmath=FAST)
-def matvec(M, x, rows, cols, out):
-    """``out[:rows] = M[:rows, :cols] @ x[:cols]``."""
+def matvec(M, r0, x, rows, cols, out):
+    """``out[:rows] = M[r0:r0 + rows, :cols] @ x[:cols]``."""
     for a in range(rows):
         u = 0j
         for b in range(cols):
-            u += M[a, b] * x[b]
+            u += M[r0 + a, b] * x[b]
         out[a] = u
 
 
 @nb.njit(cache=True, _nrt=False, fastmath=FAST)
-def _norm_derivatives(G, S, T, d, cur):
+def _norm_derivatives(G, S, T, r0, d, cur):
     """``n``, ``n'`` and ``n''`` (``T_ab = i (conj(lam_a) - lam_b) S_ab``) in one pass."""
     n = 0.0
     dn = 0.0
@@ -156,22 +165,23 @@ def _norm_derivatives(G, S, T, d, cur):
     for a in range(d):
         ca = cur[a]
         sq = ca.real * ca.real + ca.imag * ca.imag
-        n += G[a, a].real * sq
-        dn += S[a, a].real * sq
-        ddn += T[a, a].real * sq
+        row = r0 + a
+        n += G[row, a].real * sq
+        dn += S[row, a].real * sq
+        ddn += T[row, a].real * sq
         cca = np.conj(ca)
         for b in range(a + 1, d):
             t = cca * cur[b]
-            n += 2.0 * (G[a, b] * t).real
-            dn += 2.0 * (S[a, b] * t).real
-            ddn += 2.0 * (T[a, b] * t).real
+            n += 2.0 * (G[row, b] * t).real
+            dn += 2.0 * (S[row, b] * t).real
+            ddn += 2.0 * (T[row, b] * t).real
     return n, dn, ddn
 
 
 @nb.njit(cache=True, _nrt=False)
-def jump_delay(phi, lam, G, S, T, d, r, hi, work):
+def jump_delay(phi, lam, G, S, T, r0, d, r, hi, work):
     """Solve ``n(tau) = r`` (``n(0) = 1``, ``n(hi) <= r``) by safeguarded Halley steps on
-    ``f = ln n - ln r``.
+    ``f = ln n - ln r`` (``G``, ``S``, ``T`` are the rows ``r0:r0 + d`` of their arrays).
 
     Halley's step ``-2 f f' / (2 f'^2 - f f'')`` converges cubically, with ``f' = n'/n`` and
     ``f'' = n''/n - (n'/n)^2`` from one pass over ``G``, ``S``, ``T`` (on random N = 2 states it
@@ -184,14 +194,14 @@ def jump_delay(phi, lam, G, S, T, d, r, hi, work):
     ``work`` by a fourth-order Taylor factor (``|lambda step| < 1e-3``, error < 1e-14).
     """
     target = np.log(r)
-    rate = -quadratic_form(S, d, phi)  # -n'(0), with n(0) = 1
+    rate = -quadratic_form(S, r0, d, phi)  # -n'(0), with n(0) = 1
     tau = -target / rate if rate > 0.0 else 1.0
     lo = 0.0
     if tau >= hi:
         tau = 0.5 * hi
     for _ in range(200):
         propagate(phi, lam, d, tau, work)
-        n, dn, ddn = _norm_derivatives(G, S, T, d, work)
+        n, dn, ddn = _norm_derivatives(G, S, T, r0, d, work)
         if n <= 0.0:
             hi = tau
             tau = 0.5 * (lo + hi)
@@ -223,14 +233,14 @@ def jump_delay(phi, lam, G, S, T, d, r, hi, work):
 
 
 @nb.njit(cache=True, _nrt=False)
-def _dark_norm(phi, G, dark, d):
+def _dark_norm(phi, G, r0, dark, d):
     n = 0.0
     for a in range(d):
         if not dark[a]:
             continue
         for b in range(d):
             if dark[b]:
-                n += (np.conj(phi[a]) * G[a, b] * phi[b]).real
+                n += (np.conj(phi[a]) * G[r0 + a, b] * phi[b]).real
     return n
 
 
@@ -239,29 +249,16 @@ def _lam(eig, k, d):
     return eig.lam[eig.loff[k] : eig.loff[k] + d]
 
 
-@nb.njit(cache=True, inline="always")
-def _mat(arr, eig, k, d):
-    return arr[eig.moff[k] : eig.moff[k] + d * d].reshape((d, d))
-
-
 # ---------------------------------------------------------------------------- protocol
 @nb.njit(cache=True, _nrt=False)
 def _find_jump(prop, ws, sec, st, k, t_left):
     eig = prop.eig
     d = sec.dims[k]
-    G = _mat(eig.G, eig, k, d)
-    if _dark_norm(ws.phi, G, eig.dark[eig.loff[k] : eig.loff[k] + d], d) >= st.target:
+    r0 = eig.loff[k]
+    if _dark_norm(ws.phi, eig.G, r0, eig.dark[r0 : r0 + d], d) >= st.target:
         return np.inf, np.inf
     tau = jump_delay(
-        ws.phi,
-        _lam(eig, k, d),
-        G,
-        _mat(eig.S, eig, k, d),
-        _mat(eig.T, eig, k, d),
-        d,
-        st.target,
-        np.inf,
-        ws.work,
+        ws.phi, _lam(eig, k, d), eig.G, eig.S, eig.T, r0, d, st.target, np.inf, ws.work
     )
     return tau, np.inf
 
@@ -271,7 +268,7 @@ def _state_at(prop, ws, sec, k, s, psi):
     eig = prop.eig
     d = sec.dims[k]
     propagate(ws.phi, _lam(eig, k, d), d, s, ws.new)
-    matvec(_mat(eig.V, eig, k, d), ws.new, d, d, psi)
+    matvec(eig.V, eig.loff[k], ws.new, d, d, psi)
 
 
 @nb.njit(cache=True, _nrt=False)
@@ -280,7 +277,7 @@ def _move_reference(prop, ws, sec, st, k, s):
     d = sec.dims[k]
     phi = ws.phi
     propagate(phi, _lam(eig, k, d), d, s, phi)
-    scale = 1.0 / np.sqrt(quadratic_form(_mat(eig.G, eig, k, d), d, phi))
+    scale = 1.0 / np.sqrt(quadratic_form(eig.G, eig.loff[k], d, phi))
     for a in range(d):
         phi[a] *= scale
     st.pending = st.pending - s if np.isfinite(st.pending) else np.inf
@@ -307,7 +304,7 @@ def _dense_weights(prop, ws, sec, st, k, tau, weights):
     for j in range(weights.size):
         w = 0.0
         if valid[j * K + k]:
-            w = quadratic_form(P[j, k], d, work)
+            w = quadratic_form(P[j, k], 0, d, work)
         weights[j] = max(w, 0.0)
         total += weights[j]
     return total
@@ -320,8 +317,8 @@ def _dense_jump(prop, ws, sec, k, jc):
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]
     phi, new = ws.phi, ws.new
-    matvec(prop.A[jc, k], ws.work, d2, d, new)
-    scale = 1.0 / np.sqrt(quadratic_form(_mat(eig.G, eig, k2, d2), d2, new))
+    matvec(prop.A[jc, k], 0, ws.work, d2, d, new)
+    scale = 1.0 / np.sqrt(quadratic_form(eig.G, eig.loff[k2], d2, new))
     for a in range(d2):
         phi[a] = new[a] * scale
     for a in range(d2, phi.size):
@@ -336,7 +333,7 @@ def _sparse_weights(prop, ws, sec, st, k, tau, weights):
     d = sec.dims[k]
     K = sec.dims.size
     psi = ws.psi
-    matvec(_mat(eig.V, eig, k, d), ws.work, d, d, psi)
+    matvec(eig.V, eig.loff[k], ws.work, d, d, psi)
     jumps, ch_kind, dims, new = sec.jumps, sec.ch_kind, sec.dims, ws.new
     total = 0.0
     for j in range(weights.size):
@@ -357,7 +354,7 @@ def _sparse_jump(prop, ws, sec, k, jc):
     w = csr_apply(sec.jumps, jc * sec.dims.size + k, d2, ws.psi, ws.new)
     scale = 1.0 / np.sqrt(w)
     phi = ws.phi
-    matvec(_mat(eig.Vinv, eig, k2, d2), ws.new, d2, d2, phi)
+    matvec(eig.Vinv, eig.loff[k2], ws.new, d2, d2, phi)
     for a in range(d2):
         phi[a] *= scale
     for a in range(d2, phi.size):

@@ -185,14 +185,11 @@ def _find_jump(prop, ws, sec, st, k, t_left):
             break
         h *= 0.5
     ws.scal[2] = h
-    Gm = ws.G[:m, :m]
-    Sm = ws.S[:m, :m]
     propagate(ws.c, ws.mu, m, h, ws.coef)
-    n_end = quadratic_form(Gm, m, ws.coef)
+    n_end = quadratic_form(ws.G, 0, m, ws.coef)
     if n_end > st.target:
         return np.inf, h
-    Tm = ws.T[:m, :m]
-    return jump_delay(ws.c, ws.mu, Gm, Sm, Tm, m, st.target, h, ws.work), h
+    return jump_delay(ws.c, ws.mu, ws.G, ws.S, ws.T, 0, m, st.target, h, ws.work), h
 
 
 @nb.njit(cache=True)
