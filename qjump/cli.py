@@ -239,7 +239,9 @@ def _print_table(result, extra: dict[str, Any] | None = None) -> None:
             continue
         se = f"  +- {result.se[k]:.2e}" if result.method != "exact" else ""
         print(f"  {k:<18}{_fmt(result.values[k])}{se}")
-    print(f"  {'entropy_production':<18}{_fmt(result.entropy_production)}")
+    sigma_se = d.get("entropy_production_se")
+    se = f"  +- {sigma_se:.2e}" if sigma_se is not None else ""
+    print(f"  {'entropy_production':<18}{_fmt(result.entropy_production)}{se}")
     print(f"  {'regime':<18}{d['regime']}")
     for k in ("efficiency", "COP"):
         if d[k] is not None:

@@ -231,10 +231,7 @@ class Result(Estimates):
         sigma = self.entropy_production
         out["entropy_production"] = _json_float(sigma)
         if self.method != "exact":
-            se = math.hypot(
-                self.se.get("Q_h", 0.0) / self.model.T_h if self.model.T_h else 0,
-                self.se.get("Q_c", 0.0) / self.model.T_c if self.model.T_c else 0,
-            )
+            se = self.se.get("entropy_production", math.nan)
             out["entropy_production_se"] = _json_float(se) if math.isfinite(sigma) else None
         out["regime"] = self.regime
         out["efficiency"] = _json_float(self.efficiency)
