@@ -26,7 +26,7 @@ steady-state mean, so ``c_j = x_j - y_j`` has mean zero and the reported current
 
 the minimum-variance combination ``(1 - beta) x + beta y``.  Shot noise dominates the
 counted currents and the state fluctuations dominate the flows, and the two are nearly
-uncorrelated, so the variance of Q_h falls by 2.9x (N = 4) and 5.7x (N = 6) for common
+uncorrelated, so the variance of Q_h falls by 2.8-2.9x (N = 4) and 5.7-7.9x (N = 6) for common
 dissipation in ``benchmarks/RESULTS-scaling.md``, and by 4-6x at N = 2, 3.  The standard
 error accounts for the estimated ``beta``: ``SE^2 = sum_j (z_j - mean z)^2 / ((M - 3) M)``
 with ``z = x - beta c`` (the Lavenberg-Welch factor ``(M - 2)/(M - 3)`` on the residual
