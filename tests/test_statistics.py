@@ -314,8 +314,6 @@ def test_entropy_production_error_carries_the_heat_correlation():
     an exchange interaction), M = 16: sigma's estimate is the combination of the reported
     Q_h and Q_c, its SE matches the spread of 4000 replicates, and it is far below the SE of
     independent currents (the two SEs in quadrature)."""
-    import pandas as pd
-
     from qjump.trajectories.ensemble import control_variate_mean, entropy_production_estimate
 
     model = qjump.PaperModel(N=2, omega_h=1.5, T_h=2.0, T_c=1.0)
@@ -324,14 +322,12 @@ def test_entropy_production_error_carries_the_heat_correlation():
     est, se, quad = np.empty(R), np.empty(R), np.empty(R)
     for r in range(R):
         flow = q + 0.002 * rng.normal(size=M)  # state fluctuations, shared
-        per = pd.DataFrame(
-            {
-                "Q_h": flow + 0.01 * rng.normal(size=M),  # shot noise of each bath
-                "Q_c": -flow / 1.5 + 0.01 * rng.normal(size=M),
-                "Q_h_flow": flow,
-                "Q_c_flow": -flow / 1.5,
-            }
-        )
+        per = {  # the columns of a per-trajectory frame
+            "Q_h": flow + 0.01 * rng.normal(size=M),  # shot noise of each bath
+            "Q_c": -flow / 1.5 + 0.01 * rng.normal(size=M),
+            "Q_h_flow": flow,
+            "Q_c_flow": -flow / 1.5,
+        }
         est[r], se[r] = entropy_production_estimate(model, per)
         (qh, se_h), (qc, se_c) = (
             control_variate_mean(per[k], per[f"{k}_flow"]) for k in ("Q_h", "Q_c")

@@ -288,7 +288,7 @@ def control_variate_mean(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def entropy_production_estimate(
-    model: PaperModel, per_trajectory: pd.DataFrame
+    model: PaperModel, per_trajectory: pd.DataFrame | dict[str, np.ndarray]
 ) -> tuple[float, float]:
     """Entropy production ``sigma = -Q_h/T_h - Q_c/T_c`` (units of ``omega_c``; >= 0 by the
     second law, physics notes §6) and its standard error, from one term per trajectory.
