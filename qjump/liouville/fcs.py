@@ -58,7 +58,14 @@ from ..model import PaperModel
 from ..results import CountingStatistics, gallavotti_cohen_affinity, tur_ratio
 from ..system.blocks import BlockSpace
 from ..system.operators import Channel
-from .linalg import SylvesterInverse, bordered_matrix, bordered_operator, check_method, gmres
+from .linalg import (
+    SylvesterInverse,
+    arpack_start,
+    bordered_matrix,
+    bordered_operator,
+    check_method,
+    gmres,
+)
 from .liouvillian import BlockLiouvillian, block_liouvillian, liouvillian_operator
 from .steady import check_memory, exact, steady_state
 
@@ -236,7 +243,7 @@ def _dominant_sparse(L: sp.csr_matrix, space: BlockSpace, guess: float, bound: f
     k = min(3, n - 2)
     scale = max(1.0, abs(guess))
     for sigma in (guess + 1e-3 * scale, bound + 1e-2 * max(1.0, abs(bound))):
-        vals, vecs = spla.eigs(L, k=k, sigma=sigma, which="LM", tol=1e-13)
+        vals, vecs = spla.eigs(L, k=k, sigma=sigma, which="LM", tol=1e-13, v0=arpack_start(n))
         for j in np.argsort(-vals.real):
             if _perron_ok(vecs[:, j], space):
                 return complex(vals[j])
@@ -268,7 +275,7 @@ def _dominant_iterative(
             return y
 
         op = spla.LinearOperator((n, n), matvec=opinv, dtype=complex)
-        mu, vecs = spla.eigs(op, k=3, which="LM", tol=1e-12)
+        mu, vecs = spla.eigs(op, k=3, which="LM", tol=1e-12, v0=arpack_start(n))
         vals = sigma + 1.0 / mu
         for j in np.argsort(-vals.real):
             if _perron_ok(vecs[:, j], space):

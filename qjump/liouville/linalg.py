@@ -20,6 +20,7 @@ __all__ = [
     "GaussSeidelPreconditioner",
     "SylvesterInverse",
     "bordered_matrix",
+    "arpack_start",
     "bordered_operator",
     "check_method",
     "gmres",
@@ -29,6 +30,18 @@ __all__ = [
 #: this size, orthogonalising each new vector against the basis costs more than the
 #: iterations a longer restart saves (N = 5: restart 50 instead of 500).
 KRYLOV_BYTES = 1.5e8
+
+
+def arpack_start(n: int) -> np.ndarray:
+    """A fixed, generic start vector for ARPACK (``scipy.sparse.linalg.eigs(v0=...)``).
+
+    Without one ARPACK draws its start from a generator whose state depends on the calls made
+    before in the process, so eigenvalues converged to a tolerance differed between processes
+    (e.g. the relaxation time behind the default burn-in, to ~1e-6), and with them results
+    that must be reproducible for a seed.
+    """
+    rng = np.random.default_rng(20261126)
+    return rng.standard_normal(n) + 1j * rng.standard_normal(n)
 
 
 def check_method(method: str, allowed: tuple[str, ...]) -> str:

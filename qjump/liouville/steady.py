@@ -39,6 +39,7 @@ from ..system.quantities import order_values
 from .linalg import (
     KRYLOV_BYTES,
     GaussSeidelPreconditioner,
+    arpack_start,
     bordered_matrix,
     bordered_operator,
     check_method,
@@ -394,7 +395,15 @@ def relaxation_time(model: PaperModel) -> float:
     op = spla.LinearOperator(
         L.shape, matvec=lambda v: spla.expm_multiply(step * L, v), dtype=complex
     )
-    mu = spla.eigs(op, k=4, which="LM", return_eigenvectors=False, tol=1e-6, ncv=24)
+    mu = spla.eigs(
+        op,
+        k=4,
+        which="LM",
+        return_eigenvectors=False,
+        tol=1e-6,
+        ncv=24,
+        v0=arpack_start(L.shape[0]),
+    )
     mu = mu[np.abs(mu - 1.0) > 1e-6]
     rate = -np.log(np.abs(mu).max()) / step
     return float(1.0 / rate)
