@@ -239,6 +239,7 @@ def test_cli_dynamics_with_trajectories(capsys):
     np.testing.assert_allclose(out["Q_h"], ref[ref["quantity"] == "Q_h"]["value"])
 
 
+@pytest.mark.slow  # default-tier budget: 4-6 s here
 def test_figures_draw(tmp_path):
     """The three figures draw from exact frames alone and leave matplotlib's state alone."""
     import matplotlib

@@ -267,6 +267,7 @@ def test_bad_input():
 
 
 # ---------------------------------------------------------------------------- analysis
+@pytest.mark.slow  # default-tier budget: 4-6 s here
 def test_analysis_tables_and_figures():
     from matplotlib.figure import Figure
     from qjump.analysis import fluctuations as an

@@ -28,6 +28,7 @@ def _embed(model, ss) -> np.ndarray:
     return ss.full().reshape(-1)
 
 
+@pytest.mark.slow  # default-tier budget: 4-6 s here
 def test_exact_n3_matches_dense_full_space():
     """N=3: the block solution equals the dense full-space (4096-dim) bordered solution."""
     model = qjump.PaperModel(
