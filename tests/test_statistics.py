@@ -130,7 +130,10 @@ def test_steady_start_samples_the_steady_state(label):
 # --------------------------------------------------------------------------- standard errors
 @pytest.mark.parametrize(
     "label,replicates,t_final",
-    [("cas(2)", 200, 100.0), pytest.param("com(1)", 400, 400.0, marks=pytest.mark.slow)],
+    [  # both slow: 8-12 s and 19 s, over the default tier's 3-minute budget on 2 cores
+        pytest.param("cas(2)", 200, 100.0, marks=pytest.mark.slow),
+        pytest.param("com(1)", 400, 400.0, marks=pytest.mark.slow),
+    ],
 )
 def test_standard_errors_match_the_spread_of_replicates(label, replicates, t_final):
     """R independent runs of M = 8 steady-start trajectories: the root-mean-square reported SE
