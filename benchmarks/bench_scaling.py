@@ -11,10 +11,13 @@ couplings ``g_n = 0.5 + 0.05 (n - 1)``, Omega = 0.1.  Sections, in the order the
    (steady start, so no burn-in is paid).
 3. **Exact N = 3..6** (``bench_exact.run_case``: own process, BLAS on one thread), uniqueness
    check included; N = 6 is compared with section 1's trajectory estimate (z).
-4. **Trajectories per N = 2..10** (``propagator="auto"``, ground start): the resource estimate
-   made before anything is built, the CPU seconds per simulated time unit measured after a
-   relaxation stretch (cost of ``[T1, T2]`` = cost of a run to ``T2`` minus one to ``T1``, same
-   seed, set-up excluded), and the peak resident memory; or the refusal line.
+4. **Trajectories per N = 2..10** (``propagator="auto"``, thermal start, which draws each
+   qubit from its bath's thermal state and so puts the state in the sectors the steady state
+   occupies): the resource estimate made before anything is built, the CPU seconds per
+   simulated time unit over a stretch (cost of ``[T1, T2]`` = cost of a run to ``T2`` minus
+   one to ``T1``, same seed, set-up excluded), and the peak resident memory.  Every quantity
+   is sampled (``quantities="all"``) where its estimate fits in the available memory, else the
+   ``essential`` selection; N = 9 is measured with both.  A run that fits neither is refused.
 5. **Guard rails**: the exit code and the one line of commands that must be refused.
 
 Run (the command behind ``RESULTS-scaling.md``; about 35 minutes on 2 cores)::
@@ -57,36 +60,44 @@ STRETCH = {
     2: (200, 20200), 3: (200, 5200), 4: (200, 2200), 5: (100, 600), 6: (50, 250),
     7: (30, 90), 8: (20, 45), 9: (15, 30), 10: (10, 15),
 }  # fmt: skip
+_SHORT = ["--t-final", "10", "--burn-in", "1"]
 GUARDS = [
     ["exact", "--N", "9"],
     ["exact", "--N", "30"],
-    ["simulate", "--N", "10", "--t-final", "10", "--burn-in", "1", "--trajectories", "2"],
-    ["simulate", "--N", "32", "--t-final", "10", "--burn-in", "1", "--trajectories", "2"],
-]
+    ["simulate", "--N", "10", *_SHORT, "--trajectories", "2"],
+    ["simulate", "--N", "10", *_SHORT, "--trajectories", "4", "--quantities", "essential",
+     "--n-jobs", "4"],
+    ["simulate", "--N", "11", *_SHORT, "--trajectories", "2", "--quantities", "essential"],
+    ["simulate", "--N", "32", *_SHORT, "--trajectories", "2"],
+]  # fmt: skip
 
 PER_N = r"""
 import json, resource, sys, time
 import qjump
 from qjump.trajectories.resources import check_trajectory_resources
 from qjump.trajectories.trajectory import TrajectorySpec, run_trajectory, trajectory_seed
-N, T1, T2 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+N, T1, T2, sel = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
 m = qjump.PaperModel(N=N, omega_h=1.5, dissipation="common", interaction="pairwise")
 try:
-    res = check_trajectory_resources(m)
+    res = check_trajectory_resources(m, quantities=sel)
 except ValueError as exc:
-    print(json.dumps({"N": N, "refused": str(exc)}))
+    print(json.dumps({"N": N, "quantities": sel, "refused": str(exc)}))
     sys.exit(0)
 c0 = time.process_time()
-run_trajectory(m, TrajectorySpec(1e-3, 0.0, 1e-3, 2.0, "ground"), trajectory_seed(0, 0))
+run_trajectory(
+    m, TrajectorySpec(1e-3, 0.0, 1e-3, 2.0, "thermal", quantities=sel), trajectory_seed(0, 0)
+)
 setup = time.process_time() - c0
 cost = []
 for T in (T1, T2):
+    spec = TrajectorySpec(T, 0.0, T, 2.0, "thermal", quantities=sel)
     c0 = time.process_time()
-    out = run_trajectory(m, TrajectorySpec(T, 0.0, T, 2.0, "ground"), trajectory_seed(1, 0))
+    out = run_trajectory(m, spec, trajectory_seed(1, 0))
     cost.append(time.process_time() - c0)
     jumps = int(out.counts.sum())
 print(json.dumps({
-    "N": N, "propagator": res.propagator, "estimate_GiB": res.memory_bytes / 2**30,
+    "N": N, "quantities": sel, "propagator": res.propagator,
+    "estimate_GiB": res.memory_bytes / 2**30,
     "estimate_s_per_tu": res.seconds_per_time_unit, "setup_cpu_s": setup,
     "s_per_tu": (cost[1] - cost[0]) / (T2 - T1), "jumps_per_tu": jumps / T2,
     "peak_rss_GiB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
@@ -127,10 +138,23 @@ def target_run(args: list[str], timeout: float) -> dict:
     return d
 
 
-def per_n(N: int, stretch: tuple[float, float], timeout: float) -> dict:
+def selections(N: int) -> list[str]:
+    """``all`` where its estimate fits the available memory, else ``essential``; both at N = 9."""
+    import qjump
+    from qjump.trajectories.resources import check_trajectory_resources
+
+    model = qjump.PaperModel(N=N, omega_h=1.5, dissipation="common", interaction="pairwise")
+    try:
+        check_trajectory_resources(model)
+    except ValueError:
+        return ["essential"]
+    return ["all", "essential"] if N == 9 else ["all"]
+
+
+def per_n(N: int, stretch: tuple[float, float], selection: str, timeout: float) -> dict:
     try:
         out = subprocess.run(
-            [sys.executable, "-c", PER_N, str(N), *map(str, stretch)],
+            [sys.executable, "-c", PER_N, str(N), *map(str, stretch), selection],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -138,9 +162,10 @@ def per_n(N: int, stretch: tuple[float, float], timeout: float) -> dict:
             env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"),
         )
     except subprocess.TimeoutExpired:
-        return {"N": N, "error": f"timeout {timeout:.0f} s"}
+        return {"N": N, "quantities": selection, "error": f"timeout {timeout:.0f} s"}
     if out.returncode != 0:
-        return {"N": N, "error": (out.stderr.strip().splitlines() or ["?"])[-1][:160]}
+        err = (out.stderr.strip().splitlines() or ["?"])[-1][:160]
+        return {"N": N, "quantities": selection, "error": err}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -192,8 +217,9 @@ def main() -> None:
     traj = []
     for N in range(2, args.max_n + 1):
         stretch = (1.0, 2.0) if quick else STRETCH[N]
-        traj.append(per_n(N, stretch, timeout=3600))
-        print(traj[-1], flush=True)
+        for selection in selections(N):
+            traj.append(per_n(N, stretch, selection, timeout=3600))
+            print(traj[-1], flush=True)
     print("section 5: guard rails", flush=True)
     guards = []
     for cmd in GUARDS:
@@ -240,22 +266,26 @@ def main() -> None:
         "",
         "## Trajectories per N (section 4)",
         "",
-        "One trajectory, ground start, `propagator='auto'`; CPU seconds per simulated time",
+        "One trajectory, thermal start, `propagator='auto'`; CPU seconds per simulated time",
         "unit over the stretch [T1, T2] (set-up excluded); the estimate is made before",
-        "anything is built.",
+        "anything is built. `quantities`: the sampled selection (`all` where it fits in",
+        "memory, else `essential`).",
         "",
-        "| N | propagator | [T1, T2] | s / time unit | jumps / time unit | set-up CPU s "
-        "| estimate s / time unit | estimate GiB | peak RSS GiB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| N | quantities | propagator | [T1, T2] | s / time unit | jumps / time unit "
+        "| set-up CPU s | estimate s / time unit | estimate GiB | peak RSS GiB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in traj:
         N = r["N"]
         span = "[1, 2]" if quick else f"[{STRETCH[N][0]}, {STRETCH[N][1]}]"
         if "refused" in r or "error" in r:
-            L.append(f"| {N} | {r.get('refused') or r.get('error')} | | | | | | | |")
+            L.append(
+                f"| {N} | {r['quantities']} | {r.get('refused') or r.get('error')} | | | | | | | |"
+            )
             continue
         L.append(
-            f"| {N} | {r['propagator']} | {span} | {r['s_per_tu']:.3g} | {r['jumps_per_tu']:.2f} "
+            f"| {N} | {r['quantities']} | {r['propagator']} | {span} | {r['s_per_tu']:.3g} "
+            f"| {r['jumps_per_tu']:.2f} "
             f"| {r['setup_cpu_s']:.1f} | {r['estimate_s_per_tu']:.2g} "
             f"| {r['estimate_GiB']:.2g} | {r['peak_rss_GiB']:.2g} |"
         )

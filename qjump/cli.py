@@ -76,9 +76,12 @@ FLAGS = {
     "bath": "--bath",
     "scgf_grid": "--scgf",
     "overwrite": "--overwrite",
+    "quantities": "--quantities",
 }
 _INNER = re.compile(r"(?<![-\w])(" + "|".join(k for k in FLAGS if "_" in k) + r")(?![\w-])")
 _PARAM = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<rest>[:\[ =].*)$", re.S)
+#: Suggested settings inside a message ("use quantities='essential'", "n_jobs=2").
+_ASSIGN = re.compile(r"(?:(?<=use )|(?<=\())(" + "|".join(FLAGS) + r")=('?)([^'\s,)]+)\2")
 
 
 def flag_message(message: str) -> str:
@@ -86,6 +89,8 @@ def flag_message(message: str) -> str:
     m = _PARAM.match(message)
     if m and m["name"] in FLAGS:
         message = FLAGS[m["name"]] + m["rest"]
+    # suggested settings ("use n_jobs=2" -> "use --n-jobs 2")
+    message = _ASSIGN.sub(lambda k: f"{FLAGS[k[1]]} {k[3]}", message)
     # parameters named inside the message ("must be > burn_in (100)")
     return _INNER.sub(lambda k: FLAGS[k[0]], message)
 
@@ -234,20 +239,22 @@ def _print_table(result, extra: dict[str, Any] | None = None) -> None:
         f"{m.label}  N={m.N}  omega_h={m.omega_h:g}  omega_c={m.omega_c:g}  "
         f"T_h={m.T_h:g}  T_c={m.T_c:g}  ({result.method})"
     )
+    rows = [*result.values, "entropy_production", *result.info, *(extra or {})]
+    w = max(len(k) for k in rows) + 2
     for k in result.values:
         if k.startswith(("sz_", "coh_")):
             continue
         se = f"  +- {result.se[k]:.2e}" if result.method != "exact" else ""
-        print(f"  {k:<18}{_fmt(result.values[k])}{se}")
+        print(f"  {k:<{w}}{_fmt(result.values[k])}{se}")
     sigma_se = d.get("entropy_production_se")
     se = f"  +- {sigma_se:.2e}" if sigma_se is not None else ""
-    print(f"  {'entropy_production':<18}{_fmt(result.entropy_production)}{se}")
-    print(f"  {'regime':<18}{d['regime']}")
+    print(f"  {'entropy_production':<{w}}{_fmt(result.entropy_production)}{se}")
+    print(f"  {'regime':<{w}}{d['regime']}")
     for k in ("efficiency", "COP"):
         if d[k] is not None:
-            print(f"  {k:<18}{_fmt(d[k])}")
+            print(f"  {k:<{w}}{_fmt(d[k])}")
     for k, v in {**result.info, **(extra or {})}.items():
-        print(f"  {k:<18}{_fmt(v)}")
+        print(f"  {k:<{w}}{_fmt(v)}")
 
 
 # ------------------------------------------------------------------ commands
@@ -290,6 +297,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 window=args.window,
                 sample_interval=args.sample_interval,
                 records=args.records,
+                quantities=args.quantities,
                 progress=not args.quiet,
                 save=args.save,
                 **kw,
@@ -730,6 +738,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_float_arg("--sample-interval"),
         default=2.0,
         help="spacing of the conditional-state samples (units of 1/omega_c)",
+    )
+    t.add_argument(
+        "--quantities",
+        choices=("all", "essential"),
+        default="all",
+        help="sampled quantities: all (as qjump exact), or essential (flows, C_loc, energy, "
+        "populations; no local/non-local split), whose operators fit in memory up to N = 10",
     )
     t.add_argument("--records", action="store_true", help="keep (and save) raw jump records")
     t.add_argument(

@@ -118,6 +118,11 @@ def test_all_to_all_matrix_and_zero_temperature(capsys):
         (["simulate", "--t-final", "100", "--burn-in", "100"], "> --burn-in"),
         (["simulate", "--t-final", "100", "--burn-in", "1", "--seed", "-1"], "--seed:"),
         (["simulate", "--t-final", "100", "--burn-in", "1", "--n-jobs", "0"], "--n-jobs:"),
+        (["simulate", "--t-final", "100", "--quantities", "most"], "--quantities"),
+        (
+            ["simulate", "--N", "10", "--t-final", "10", "--burn-in", "1", "--quiet"],
+            "--quantities essential",
+        ),
         (["run", "no/such/study.toml"], "no such file"),
         (["report", "no/such/dir"], "no results.parquet"),
     ],
@@ -236,6 +241,20 @@ def test_simulate_json_keys(capsys):
     # current's sign is resolved (beyond 3 SE), and then it must be the exact one
     resolved = all(abs(d[k]) > 3 * d[f"{k}_se"] for k in ("Q_h", "Q_c", "W"))
     assert d["regime"] == ("engine" if resolved else "none"), d
+
+
+def test_simulate_essential_quantities_table(capsys):
+    """``--quantities essential``: the table has the counted currents, flows, C_loc and the
+    entropy production with SEs, and none of the local/non-local split."""
+    code, out, _ = run(
+        capsys,
+        *("simulate", "--t-final", "300", "--trajectories", "4", "--initial-state", "steady"),
+        *("--quantities", "essential", "--quiet"),
+    )
+    assert code == 0
+    names = {line.split()[0] for line in out.splitlines()[1:] if line.startswith("  ")}
+    assert {"Q_h", "Q_c", "W", "Q_h_flow", "C_loc", "pop_h1", "entropy_production"} <= names
+    assert names.isdisjoint({"Q_h_loc", "W_nonloc", "C_nonloc", "C_nonloc_product"})
 
 
 def test_save_writes_parquet_and_resumes(tmp_path, capsys):

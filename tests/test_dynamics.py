@@ -183,6 +183,23 @@ def test_trajectory_dynamics_thermal_start():
     assert_dynamics_agree(est, exact_dynamics(model, t, initial_state="thermal"))
 
 
+def test_trajectory_dynamics_essential_selection_is_the_same_observations():
+    """Observing the essential selection gives the same numbers as observing everything,
+    on the rows they share (same seeds, same paths)."""
+    model = paper_model("common", "pairwise", 1.5)
+    t = [0.0, 2.0, 10.0]
+    full = qjump.dynamics(model, t, initial_state="thermal", trajectories=8, seed=3)
+    lean = qjump.dynamics(
+        model, t, initial_state="thermal", trajectories=8, seed=3, quantities="essential"
+    )
+    names = set(lean["quantity"])
+    assert {"Q_h_flow", "C_loc", "energy", "pop_c2"} <= names and "Q_h" not in names
+    shared = full[full["quantity"].isin(names)].reset_index(drop=True)
+    assert lean[["time", "quantity"]].equals(shared[["time", "quantity"]])
+    np.testing.assert_allclose(lean["value"], shared["value"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(lean["se"], shared["se"], rtol=1e-9, atol=1e-15)
+
+
 @pytest.mark.slow
 def test_trajectory_dynamics_independent_of_n_jobs():
     model = paper_model("cascaded", "all-to-all", 1.5)
@@ -209,6 +226,7 @@ def test_trajectory_dynamics_common_slow_mode(start):
         ({"seed": -1}, "seed"),
         ({"n_jobs": 0}, "n_jobs"),
         ({"initial_state": "hot"}, "initial_state"),
+        ({"quantities": "most"}, "^quantities: unknown selection 'most'"),
     ],
 )
 def test_trajectory_dynamics_bad_input(kw, name):

@@ -7,6 +7,7 @@ Fixed seeds; every statistical bound is a few standard errors computed from the 
 from __future__ import annotations
 
 import numpy as np
+import pandas.testing as pd_testing
 import pytest
 import scipy.linalg as la
 
@@ -245,12 +246,83 @@ def test_support_functionals_equal_the_block_functionals():
 
 def test_trajectory_estimate_at_large_n_is_the_operators_not_the_block_space():
     """N = 9 trajectories no longer need the C(36, 18) = 9e9-entry block space (67.6 GiB):
-    the estimate is that of the operators (measured 14 GB peak), and N = 10 is refused on a
-    24 GiB machine with one line."""
+    the estimate is that of the operators (measured 14 GB peak).  N = 10 with every quantity
+    is refused on a 24 GiB machine with one line that names the essential selection, which
+    fits (measured 7.7 GB peak); four workers of it do not, nor does N = 11."""
     from qjump.trajectories.resources import check_trajectory_resources, trajectory_resources
 
     nine = trajectory_resources(qjump.PaperModel(N=9, omega_h=1.5, dissipation="common"))
     assert 8 * 2**30 < nine.memory_bytes < 20 * 2**30
     ten = qjump.PaperModel(N=10, omega_h=1.5, dissipation="common")
-    with pytest.raises(ValueError, match=r"^N: trajectories of N=10 .* GiB available; use a"):
-        check_trajectory_resources(ten, available=24 * 2**30)
+    avail = 24 * 2**30
+    with pytest.raises(
+        ValueError, match=r"^N: trajectories of N=10 .* GiB available; use quantities='essential'"
+    ):
+        check_trajectory_resources(ten, available=avail)
+    lean = check_trajectory_resources(ten, available=avail, quantities="essential")
+    assert 7 * 2**30 < lean.memory_bytes < 12 * 2**30
+    assert check_trajectory_resources(ten, available=avail, quantities="essential", workers=2)
+    with pytest.raises(ValueError, match=r"\(4 workers x .* use fewer workers \(n_jobs=2\)$"):
+        check_trajectory_resources(ten, available=avail, quantities="essential", workers=4)
+    eleven = qjump.PaperModel(N=11, omega_h=1.5, dissipation="common")
+    with pytest.raises(ValueError, match=r"^N: trajectories of N=11 .* use a smaller N"):
+        check_trajectory_resources(eleven, available=avail, quantities="essential")
+    with pytest.raises(ValueError, match=r"^quantities: unknown selection 'some'; allowed: all"):
+        trajectory_resources(ten, quantities="some")
+
+
+def test_simulate_counts_its_workers_against_the_memory():
+    """Each loky worker builds its own model: the guard multiplies by the workers."""
+    nine = qjump.PaperModel(N=9, omega_h=1.5, dissipation="common")
+    with pytest.raises(ValueError, match=r"\(2 workers x .* use fewer workers \(n_jobs=1\)$"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("qjump.trajectories.resources.available_memory", lambda: 24 * 2**30)
+            simulate(nine, t_final=10.0, burn_in=1.0, trajectories=2, n_jobs=2, progress=False)
+
+
+def test_essential_selection_is_the_same_operators_on_a_smaller_support():
+    """The essential selection builds only its own operators, each equal to the one of
+    ``all``; its support is the diagonal (minus the ground state, where energy and every
+    population vanish) and the ``N`` flip-flop pairs of the flows and C_loc, ``D/2`` entries
+    each: ``D - 1 + N D / 2`` for ``D = 4^N`` (pairwise)."""
+    from qjump.system.quantities import ESSENTIAL, QuantitySet
+
+    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="common", interaction="pairwise")
+    system = model_system(model)
+    lean, full = system.quantity_set("essential"), system.quantities
+    pops = [f"pop_{b}{n}" for b in "hc" for n in (1, 2, 3)]
+    assert lean.names == [*ESSENTIAL, *pops]
+    assert list(lean.operators) == lean.names
+    for name, X in lean.operators.items():
+        assert (X != full.operators[name]).nnz == 0, name
+    D = 4**model.N
+    assert lean.support.size == D - 1 + model.N * D // 2 < full.support.size
+    assert system.quantity_set("essential") is lean
+    with pytest.raises(ValueError, match=r"^quantities: unknown selection 'most'; allowed: all"):
+        QuantitySet(system.ops, system.space, "most")
+
+
+@pytest.mark.parametrize(
+    ("dissipation", "interaction"), [("common", "pairwise"), ("cascaded", "all-to-all")]
+)
+def test_essential_trajectories_equal_the_full_run_on_what_they_share(dissipation, interaction):
+    """Same seed, same trajectories: every value and SE that the essential selection
+    reports is bit-identical to the full run's (counted currents, flows, entropy production,
+    C_loc, energy, populations), and the quantities it does not sample are absent, not
+    filled in."""
+    model = qjump.PaperModel(N=2, omega_h=1.5, dissipation=dissipation, interaction=interaction)
+    kw = dict(t_final=400.0, burn_in=0.0, trajectories=6, initial_state="steady", seed=5)
+    full = simulate(model, progress=False, **kw)
+    lean = simulate(model, progress=False, quantities="essential", **kw)
+    assert set(lean.values) < set(full.values)
+    assert {"Q_h_loc", "W_nonloc", "C_nonloc", "C_nonloc_product", "sz_h1"}.isdisjoint(lean.values)
+    for k, v in lean.values.items():
+        assert v == full.values[k] and lean.se[k] == full.se[k], k
+    assert lean.se["entropy_production"] == full.se["entropy_production"]
+    assert lean.entropy_production == full.entropy_production
+    assert lean.regime == full.regime
+    assert lean.options.quantities == "essential"
+    one = lean.replay(2)
+    cols = [c for c in one.per_trajectory.columns if c != "trajectory"]
+    row = lean.per_trajectory[lean.per_trajectory["trajectory"] == 2][cols].reset_index(drop=True)
+    pd_testing.assert_frame_equal(one.per_trajectory[cols], row)

@@ -624,3 +624,26 @@ def test_committed_study_files_are_valid(path):
         cfg = load_config(path, quick=quick)
         assert cfg.points and cfg.scenarios
     assert build_tasks(load_config(path, quick=True))["exact"]
+
+
+def test_trajectory_task_samples_only_what_the_study_keeps(monkeypatch):
+    """A study that keeps only counted currents, flows, C_loc or populations samples the
+    essential selection; its rows equal those of a run that samples everything."""
+    from qjump.studies import runner
+    from qjump.trajectories import ensemble
+
+    seen = []
+    original = ensemble.simulate
+
+    def spy(model, options=None, **kw):
+        seen.append(kw.get("quantities"))
+        return original(model, options, **kw)
+
+    monkeypatch.setattr(ensemble, "simulate", spy)
+    model = qjump.PaperModel().to_dict()
+    kw = dict(t_final=300.0, trajectories=4, sample_interval=2.0, seed=7)
+    lean, _ = runner.trajectory_task(model, quantities=["Q_h", "W", "C_loc"], **kw)
+    full, _ = runner.trajectory_task(model, quantities=["Q_h", "W", "C_loc", "C_nonloc"], **kw)
+    assert seen == ["essential", "all"]
+    lean, full = lean["trajectory"], full["trajectory"]
+    assert_frame_equal(lean, full[full["quantity"] != "C_nonloc"].reset_index(drop=True))

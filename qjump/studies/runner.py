@@ -37,6 +37,7 @@ from .. import __version__
 from ..execution.backends import run_tasks
 from ..execution.cache import Payload, Task, TaskStore
 from ..model import PaperModel
+from ..system.quantities import selection_for
 from .config import (
     COUNTING_QUANTITIES,
     DEFAULT_QUANTITIES,
@@ -189,6 +190,9 @@ def trajectory_task(
             if cap in target:
                 kw[cap] = target[cap]
     pm = PaperModel(**model)
+    keep = list(DEFAULT_QUANTITIES if quantities is None else quantities)
+    sampled = [q for q in keep if q not in COUNTING_QUANTITIES]
+    sampled.append(kw.get("target_quantity", "Q_h"))
     r = simulate(
         pm,
         t_final=t_final,
@@ -199,9 +203,11 @@ def trajectory_task(
         n_jobs=1,
         sample_interval=sample_interval,
         progress=False,
+        # only what the study keeps is sampled (the shared values are bit-identical)
+        quantities="all" if keep == ["all"] else selection_for(sampled),
         **kw,
     )
-    names = _value_names(r, list(DEFAULT_QUANTITIES if quantities is None else quantities))
+    names = _value_names(r, keep)
     vals = [float(r.values[q]) for q in names]
     ses = [float(r.se[q]) for q in names]
     if counting:

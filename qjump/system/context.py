@@ -29,7 +29,8 @@ class System:
     space : BlockSpace
         The block-diagonal operator space (:mod:`qjump.system.blocks`).
     quantities : QuantitySet
-        Every quantity as a linear functional ``Tr[X rho]`` (:mod:`qjump.system.quantities`).
+        Every quantity as a linear functional ``Tr[X rho]`` (:mod:`qjump.system.quantities`);
+        :meth:`quantity_set` gives a named selection of them.
     """
 
     def __init__(self, model: PaperModel) -> None:
@@ -38,6 +39,13 @@ class System:
         self.spins = self.ops.spins
         self.space = BlockSpace(self.ops)
         self.quantities = QuantitySet(self.ops, self.space)
+        self._selections = {"all": self.quantities}
+
+    def quantity_set(self, selection: str = "all") -> QuantitySet:
+        """The quantities of a named selection (``"all"`` or ``"essential"``; cached)."""
+        if selection not in self._selections:
+            self._selections[selection] = QuantitySet(self.ops, self.space, selection)
+        return self._selections[selection]
 
 
 @functools.lru_cache(maxsize=64)

@@ -51,7 +51,15 @@ import scipy.sparse as sp
 from .blocks import BlockSpace
 from .operators import BATHS, ModelOperators
 
-__all__ = ["CURRENTS", "QuantitySet", "order_values"]
+__all__ = [
+    "COUNTED",
+    "CURRENTS",
+    "ESSENTIAL",
+    "SELECTIONS",
+    "QuantitySet",
+    "order_values",
+    "selection_for",
+]
 
 #: The currents, in output order.
 CURRENTS = (
@@ -70,6 +78,28 @@ CURRENTS = (
 )
 
 
+#: Currents that trajectories count from jumps (physics notes §3, §5) rather than sample.
+COUNTED = ("Q_h", "Q_c", "W")
+
+#: The ``essential`` selection: the flows (control variates of the counted currents),
+#: ``C_loc``, ``energy`` and the populations ``pop_*``.  Every operator in it is a sum of
+#: ``O(N)`` (pairwise) or ``O(N^2)`` (all-to-all) one- and two-body terms, against ``O(N^3)``
+#: three-body terms and all ``(2N)(2N - 1)/2`` pair coherences for ``all``.
+ESSENTIAL = ("Q_h_flow", "Q_c_flow", "W_flow", "C_loc", "energy")
+
+#: Named selections of quantities: ``all`` (every quantity of the module docstring) and
+#: ``essential`` (:data:`ESSENTIAL` and the populations), for trajectories at large N.
+SELECTIONS = ("all", "essential")
+
+
+def selection_for(names) -> str:
+    """The smallest selection whose trajectory results hold every name in ``names``:
+    ``essential`` when each is a counted current, in :data:`ESSENTIAL` or a population,
+    else ``all``."""
+    lean = all(n in COUNTED or n in ESSENTIAL or n.startswith("pop_") for n in names)
+    return "essential" if lean else "all"
+
+
 class QuantitySet:
     """The linear quantities of a model, as operators and as block-space functionals.
 
@@ -77,12 +107,24 @@ class QuantitySet:
     ----------
     ops : ModelOperators
     space : BlockSpace, optional
+    selection : {"all", "essential"}
+        Which quantities the set holds (:data:`SELECTIONS`); operators are built only for
+        the selected ones.  With ``essential``, the trajectories still report the counted
+        currents :data:`COUNTED` (and the entropy production), but not the local/non-local
+        parts, ``C_nonloc`` or ``C_nonloc_product``.
     """
 
-    def __init__(self, ops: ModelOperators, space: BlockSpace | None = None) -> None:
+    def __init__(
+        self, ops: ModelOperators, space: BlockSpace | None = None, selection: str = "all"
+    ) -> None:
+        if selection not in SELECTIONS:
+            raise ValueError(
+                f"quantities: unknown selection {selection!r}; allowed: {', '.join(SELECTIONS)}"
+            )
         self.ops = ops
         self.model = ops.model
         self.space = space if space is not None else BlockSpace(ops)
+        self.selection = selection
 
     # ------------------------------------------------------------------ term lists
     def partners(self, bath: str, m: int) -> list[int]:
@@ -122,43 +164,74 @@ class QuantitySet:
 
     # ------------------------------------------------------------------ operators
     @functools.cached_property
-    def operators(self) -> dict[str, sp.csr_matrix]:
-        """Name -> Hermitian operator ``X`` for every linear quantity (ordered)."""
-        ops, m = self.ops, self.model
-        X: dict[str, sp.csr_matrix] = {}
-        for b in BATHS:
-            for part in ("loc", "nonloc"):
-                X[f"Q_{b}_{part}"] = ops.adjoint(ops.H0[b], b, part)
-        for part in ("loc", "nonloc"):
-            X[f"W_{part}"] = ops.adjoint(ops.H_I, "h", part) + ops.adjoint(ops.H_I, "c", part)
-        X["Q_h"] = X["Q_h_loc"] + X["Q_h_nonloc"]
-        X["Q_c"] = X["Q_c_loc"] + X["Q_c_nonloc"]
-        X["W"] = X["W_loc"] + X["W_nonloc"]
-        for b in BATHS:
-            X[f"Q_{b}_flow"] = 1j * (ops.H0[b] @ ops.H_I - ops.H_I @ ops.H0[b])
-        X["W_flow"] = -(X["Q_h_flow"] + X["Q_c_flow"])
-        pairs = [(n, q) for n in range(m.N) for q in self.partners("h", n)]
-        X["C_loc"] = -sum(self.cross_pair(n, q) for n, q in pairs)
-        terms = self.nonlocal_terms
-        dim = ops.spins.dim
-        X["C_nonloc"] = sum((self._term_operator(*t) for t in terms), sp.csr_matrix((dim, dim)))
-        X["energy"] = ops.H_S
-        for b in BATHS:
-            for n in range(m.N):
-                X[f"pop_{b}{n + 1}"] = ops.spins.number(ops.qubit(b, n))
-        # linear pieces of C_nonloc_product
-        for b in BATHS:
-            for n in range(m.N):
-                X[f"sz_{b}{n + 1}"] = ops.sz(b, n)
-        for n in range(m.N):
-            for q in range(m.N):
-                X[f"coh_h{n + 1}c{q + 1}"] = self.cross_pair(n, q)
-        return {k: sp.csr_matrix(v, dtype=complex) for k, v in X.items()}
-
-    @property
     def names(self) -> list[str]:
-        """Names of the linear quantities, in order."""
-        return list(self.operators)
+        """Names of the selected linear quantities, in order (nothing is built)."""
+        N = self.model.N
+        everything = [
+            *(f"Q_{b}_{part}" for b in BATHS for part in ("loc", "nonloc")),
+            "W_loc",
+            "W_nonloc",
+            "Q_h",
+            "Q_c",
+            "W",
+            "Q_h_flow",
+            "Q_c_flow",
+            "W_flow",
+            "C_loc",
+            "C_nonloc",
+            "energy",
+            *(f"pop_{b}{n + 1}" for b in BATHS for n in range(N)),
+            *(f"sz_{b}{n + 1}" for b in BATHS for n in range(N)),
+            *(f"coh_h{n + 1}c{q + 1}" for n in range(N) for q in range(N)),
+        ]
+        if self.selection == "all":
+            return everything
+        return [k for k in everything if k in ESSENTIAL or k.startswith("pop_")]
+
+    @functools.cached_property
+    def operators(self) -> dict[str, sp.csr_matrix]:
+        """Name -> Hermitian operator ``X`` for every selected quantity (ordered)."""
+        built: dict[str, sp.spmatrix] = {}
+        return {k: sp.csr_matrix(self._operator(k, built), dtype=complex) for k in self.names}
+
+    def _operator(self, name: str, built: dict[str, sp.spmatrix]) -> sp.spmatrix:
+        """Operator of ``name``, reusing (and adding to) the operators in ``built``."""
+        if name in built:
+            return built[name]
+        ops = self.ops
+        if name in ("Q_h", "Q_c", "W"):
+            X = self._operator(f"{name}_loc", built) + self._operator(f"{name}_nonloc", built)
+        elif name in ("W_loc", "W_nonloc"):
+            part = name[2:]
+            X = ops.adjoint(ops.H_I, "h", part) + ops.adjoint(ops.H_I, "c", part)
+        elif name[:2] == "Q_" and name.endswith(("_loc", "_nonloc")):  # Q_h_loc ... Q_c_nonloc
+            b, part = name[2], name[4:]
+            X = ops.adjoint(ops.H0[b], b, part)
+        elif name == "W_flow":
+            X = -(self._operator("Q_h_flow", built) + self._operator("Q_c_flow", built))
+        elif name.endswith("_flow"):
+            H0 = ops.H0[name[2]]
+            X = 1j * (H0 @ ops.H_I - ops.H_I @ H0)
+        elif name == "C_loc":
+            N = self.model.N
+            pairs = [(n, q) for n in range(N) for q in self.partners("h", n)]
+            X = -sum(self.cross_pair(n, q) for n, q in pairs)
+        elif name == "C_nonloc":
+            dim = ops.spins.dim
+            terms = self.nonlocal_terms
+            X = sum((self._term_operator(*t) for t in terms), sp.csr_matrix((dim, dim)))
+        elif name == "energy":
+            X = ops.H_S
+        else:  # pop_b<n>, sz_b<n>, coh_h<n>c<q>
+            kind, rest = name.split("_")
+            if kind == "coh":
+                n, q = (int(v) - 1 for v in rest[1:].split("c"))
+                X = self.cross_pair(n, q)
+            else:
+                b, n = rest[0], int(rest[1:]) - 1
+                X = ops.spins.number(ops.qubit(b, n)) if kind == "pop" else ops.sz(b, n)
+        built[name] = X
+        return X
 
     @functools.cached_property
     def support_functionals(self) -> tuple[np.ndarray, sp.csr_matrix]:
@@ -221,7 +294,10 @@ class QuantitySet:
         return np.real(F @ np.asarray(xs).T).T
 
     def product_form(self, values: dict[str, float] | dict[str, np.ndarray]):
-        """``C_nonloc_product`` from the linear pieces (Eqs. 48-49 and their analogues)."""
+        """``C_nonloc_product`` from the linear pieces (Eqs. 48-49 and their analogues);
+        ``None`` when the selection lacks them (``essential``)."""
+        if self.selection != "all":
+            return None
         total = 0.0
         for i, m, n, q in self.nonlocal_terms:
             if i == "h":
@@ -232,12 +308,15 @@ class QuantitySet:
         return total
 
 
-def order_values(values: dict, product: float) -> dict:
-    """Output order: currents, coherence quantities, the rest."""
-    out = {k: values[k] for k in CURRENTS}
-    out["C_loc"] = values["C_loc"]
-    out["C_nonloc"] = values["C_nonloc"]
-    out["C_nonloc_product"] = product
+def order_values(values: dict, product: float | None) -> dict:
+    """Output order: currents, coherence quantities, the rest (quantities a selection lacks,
+    and ``C_nonloc_product`` when ``product`` is ``None``, are left out)."""
+    out = {k: values[k] for k in CURRENTS if k in values}
+    for k in ("C_loc", "C_nonloc"):
+        if k in values:
+            out[k] = values[k]
+    if product is not None:
+        out["C_nonloc_product"] = product
     for k, v in values.items():
         if k not in out:
             out[k] = v

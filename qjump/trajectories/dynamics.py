@@ -24,7 +24,11 @@ __all__ = ["dynamics", "observe_trajectory"]
 
 
 def observe_trajectory(
-    model: PaperModel, times: np.ndarray, initial_state: str, seed: np.random.SeedSequence
+    model: PaperModel,
+    times: np.ndarray,
+    initial_state: str,
+    seed: np.random.SeedSequence,
+    quantities: str = "all",
 ) -> np.ndarray:
     """Conditional expectation values of one trajectory at ``times`` (sorted, ``>= 0``).
 
@@ -34,7 +38,7 @@ def observe_trajectory(
     Returns
     -------
     ndarray, shape (len(times), n_quantities)
-        Columns in the order of :attr:`qjump.system.quantities.QuantitySet.names`.
+        Columns in the order of the names of ``model_system(model).quantity_set(quantities)``.
     """
     t_final = max(float(times[-1]), 1.0)
     spec = TrajectorySpec(
@@ -43,13 +47,16 @@ def observe_trajectory(
         window=t_final,
         sample_interval=t_final,
         initial_state=initial_state,
+        quantities=quantities,
     )
     return run_trajectory(model, spec, seed, observe_times=times).observed
 
 
-def _batch(model, times, initial_state, seeds):
+def _batch(model, times, initial_state, seeds, quantities):
     with threadpool_limits(limits=1):
-        return np.stack([observe_trajectory(model, times, initial_state, s) for s in seeds])
+        return np.stack(
+            [observe_trajectory(model, times, initial_state, s, quantities) for s in seeds]
+        )
 
 
 def dynamics(
@@ -60,6 +67,7 @@ def dynamics(
     trajectories: int = 100,
     seed: int = 0,
     n_jobs: int = 1,
+    quantities: str = "all",
 ) -> pd.DataFrame:
     """Every linear quantity of :func:`qjump.exact` at the given times, from trajectories.
 
@@ -86,6 +94,9 @@ def dynamics(
         ``n_jobs``.
     n_jobs : int
         joblib workers (``-1``: all cores).
+    quantities : {"all", "essential"}
+        The observed selection (:data:`qjump.system.quantities.SELECTIONS`); ``essential``
+        observes the flows, ``C_loc``, ``energy`` and the populations only, for large N.
 
     Returns
     -------
@@ -103,19 +114,23 @@ def dynamics(
         raise ValueError(f"seed: expected an integer >= 0, got {seed!r}")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
         raise ValueError(f"n_jobs: expected a positive integer or -1, got {n_jobs!r}")
+    selected = model_system(model).quantity_set(quantities)  # validates the selection
     M = int(trajectories)
     seeds = np.random.SeedSequence(int(seed)).spawn(M)
     batches = np.array_split(np.arange(M), min(M, 64))
     model_system(model)  # build the cached operators before the workers copy the model
     if n_jobs == 1:
-        parts = [_batch(model, times, initial_state, [seeds[i] for i in b]) for b in batches]
+        parts = [
+            _batch(model, times, initial_state, [seeds[i] for i in b], quantities) for b in batches
+        ]
     else:
         parts = Parallel(n_jobs=n_jobs)(
-            delayed(_batch)(model, times, initial_state, [seeds[i] for i in b]) for b in batches
+            delayed(_batch)(model, times, initial_state, [seeds[i] for i in b], quantities)
+            for b in batches
         )
     values = np.concatenate(parts)  # (M, times, quantities)
     mean = values.mean(axis=0)
     se = values.std(axis=0, ddof=1) / math.sqrt(M)
-    names = model_system(model).quantities.names
+    names = selected.names
     order = [names.index(n) for n in quantity_order(names)]
     return dynamics_frame(times, [names[i] for i in order], mean[:, order], se[:, order])

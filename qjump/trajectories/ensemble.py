@@ -11,7 +11,9 @@ Estimators (``T = t_final - burn_in`` per trajectory, ``M`` trajectories):
 * ``W = (E(t_final) - E(burn_in) - heat_h - heat_c) / T``: the stochastic first law with the
   conditional energy ``E = <psi|H_S|psi>/<psi|psi>``;
 * every other linear quantity (local/non-local parts, coherences, populations): the time
-  average of the conditional expectation value on a regular grid;
+  average of the conditional expectation value on a regular grid; ``quantities="essential"``
+  samples only the flows, ``C_loc``, ``energy`` and the populations
+  (:data:`qjump.system.quantities.ESSENTIAL`), whose operators fit in memory up to N = 10;
 * ``C_nonloc_product``: the product form of the averaged pieces, with a jackknife error.
 
 Each estimate is the mean over trajectories; its standard error is the sample standard
@@ -57,7 +59,7 @@ from ..liouville.steady import relaxation_time
 from ..model import PaperModel
 from ..results import CountingStatistics, Result
 from ..system.context import model_system
-from ..system.quantities import order_values
+from ..system.quantities import COUNTED, order_values
 from .estimates import counting_statistics_from_windows
 from .options import TrajectoryOptions
 from .records import record_frame, window_frame
@@ -127,6 +129,7 @@ class TrajectoryResult(Result):
             sample_interval=self.options.sample_interval,
             initial_state=self.info["initial_state"],
             records=self.records is not None,
+            quantities=self.options.quantities,
         )
         i = int(trajectory)
         frames = run_batch(self.model, spec, [i], [trajectory_seed(self.info["seed"], i)])
@@ -191,6 +194,7 @@ def make_spec(model: PaperModel, options: TrajectoryOptions) -> tuple[Trajectory
         sample_interval=options.sample_interval,
         initial_state=options.initial_state,
         records=options.records,
+        quantities=options.quantities,
     )
     return spec, info
 
@@ -228,8 +232,9 @@ def run_batch(
 def per_trajectory_frame(
     model: PaperModel, spec: TrajectorySpec, ids: list[int], outputs: list[TrajectoryOutput]
 ) -> pd.DataFrame:
-    """Each trajectory's own estimate of every linear quantity and of the currents."""
-    q = model_system(model).quantities  # state sums are in the order of q.support
+    """Each trajectory's own estimate of every selected linear quantity and of the counted
+    currents."""
+    q = model_system(model).quantity_set(spec.quantities)  # state sums: order of q.support
     T = spec.measured_time
     rows = []
     for tid, out in zip(ids, outputs, strict=True):
@@ -320,26 +325,27 @@ def quantity_estimate(per_trajectory: pd.DataFrame, name: str) -> tuple[float, f
 
 
 def estimate(
-    model: PaperModel, per_trajectory: pd.DataFrame
+    model: PaperModel, per_trajectory: pd.DataFrame, quantities: str = "all"
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Means and standard errors over trajectories (control variates for the counted
-    currents, jackknife for the product form); ``se`` also holds the SE of the entropy
-    production (:func:`entropy_production_estimate`)."""
-    q = model_system(model).quantities
+    currents, jackknife for the product form) of the counted currents and the
+    ``quantities`` selection; ``se`` also holds the SE of the entropy production
+    (:func:`entropy_production_estimate`)."""
+    q = model_system(model).quantity_set(quantities)
     df = per_trajectory.sort_values("trajectory")
     M = len(df)
-    cols = [c for c in q.names]
+    cols = list(dict.fromkeys([*COUNTED, *q.names]))
     means, ses = {}, {}
     for c in cols:
         means[c], ses[c] = quantity_estimate(df, c)
-    prod = float(q.product_form(means))
-    if M > 1:
-        sums = {c: df[c].to_numpy().sum() for c in cols}
-        loo = {c: (sums[c] - df[c].to_numpy()) / (M - 1) for c in cols}
-        jk = np.asarray(q.product_form(loo))
-        prod_se = float(math.sqrt((M - 1) / M * np.sum((jk - jk.mean()) ** 2)))
-    else:
-        prod_se = math.nan
+    prod = prod_se = q.product_form(means)  # None when the selection lacks its pieces
+    if prod is not None:
+        prod, prod_se = float(prod), math.nan
+        if M > 1:
+            sums = {c: df[c].to_numpy().sum() for c in cols}
+            loo = {c: (sums[c] - df[c].to_numpy()) / (M - 1) for c in cols}
+            jk = np.asarray(q.product_form(loo))
+            prod_se = float(math.sqrt((M - 1) / M * np.sum((jk - jk.mean()) ** 2)))
     values = order_values(means, prod)
     se = order_values(ses, prod_se)
     se["entropy_production"] = entropy_production_estimate(model, df)[1]
@@ -379,7 +385,8 @@ def simulate(
     Returns
     -------
     TrajectoryResult
-        Same keys as :func:`qjump.exact`, each with a standard error; ``info`` holds
+        Same keys as :func:`qjump.exact` (with ``quantities="essential"``: the counted
+        currents and the essential selection), each with a standard error; ``info`` holds
         ``simulated_time``, ``jumps``, ``wall_time_s``, ``burn_in``, ``trajectories``,
         ``seed``, the relaxation time used for the burn-in, the package ``versions`` and,
         with a precision target, ``target``.
@@ -409,13 +416,21 @@ def simulate(
         options = TrajectoryOptions(**keywords)
     elif keywords:
         options = options.replace(**keywords)
-    resources = check_trajectory_resources(model)  # before anything of model size is built
+    # before anything of model size is built; each local worker process builds its own copy
+    workers = 1
+    if options.executor == "loky":
+        cores = os.cpu_count() or 1
+        jobs = options.n_jobs if options.n_jobs > 0 else max(1, cores + 1 + options.n_jobs)
+        workers = min(jobs, options.trajectories, 64)
+    resources = check_trajectory_resources(model, quantities=options.quantities, workers=workers)
     spec, info = make_spec(model, options)
     info["estimated_cpu_s_per_time_unit"] = resources.seconds_per_time_unit
-    if options.has_target and options.target_quantity not in model_system(model).quantities.names:
+    selected = model_system(model).quantity_set(options.quantities).names  # names only
+    if options.has_target and options.target_quantity not in (*COUNTED, *selected):
         raise ValueError(
             f"target_quantity: unknown quantity {options.target_quantity!r}; allowed: the "
-            "linear quantities of qjump.exact (e.g. Q_h, Q_c, W, C_loc)"
+            f"linear quantities of qjump.exact (e.g. Q_h, Q_c, W, C_loc) that quantities="
+            f"{options.quantities!r} samples"
         )
     store = MemoryStore()
     if save is not None:
@@ -669,7 +684,7 @@ def assemble(
     if spec.records:
         recs = pd.concat([f["records"] for f in frames], ignore_index=True)
         recs = recs.sort_values(["trajectory", "time"], ignore_index=True, kind="stable")
-    values, se = estimate(model, per)
+    values, se = estimate(model, per, spec.quantities)
     info = dict(info)
     info.update(
         {

@@ -11,6 +11,7 @@ import math
 import numbers
 from typing import Any
 
+from ..system.quantities import SELECTIONS
 from .trajectory import INITIAL_STATES
 
 __all__ = ["BACKENDS", "TrajectoryOptions"]
@@ -81,6 +82,14 @@ class TrajectoryOptions:
         Wall-clock cap in seconds for a run with a precision target.
     max_time : float or None
         Cap on the total measured (simulated) time for a run with a precision target.
+    quantities : {"all", "essential"}
+        Which linear quantities are sampled along the trajectories
+        (:data:`qjump.system.quantities.SELECTIONS`).  ``all``: every quantity of
+        :func:`qjump.exact`.  ``essential``: the flows, ``C_loc``, ``energy`` and the
+        populations; the counted currents ``Q_h``, ``Q_c``, ``W`` and the entropy production
+        are reported as with ``all``, but not their local/non-local parts, ``C_nonloc``,
+        ``C_nonloc_product`` or the pieces ``sz_*``/``coh_*``.  Its operators grow like
+        ``4^N N`` (pairwise) instead of ``4^N N^3``, which is what lets N = 10 fit in memory.
     """
 
     t_final: float | None = None
@@ -98,6 +107,7 @@ class TrajectoryOptions:
     target_quantity: str = "Q_h"
     max_wall: float | None = None
     max_time: float | None = None
+    quantities: str = "all"
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -123,6 +133,11 @@ class TrajectoryOptions:
         if self.backend not in BACKENDS:
             raise ValueError(
                 f"backend: unknown value {self.backend!r}; allowed: {', '.join(BACKENDS)}"
+            )
+        if self.quantities not in SELECTIONS:
+            raise ValueError(
+                f"quantities: unknown selection {self.quantities!r}; allowed: "
+                f"{', '.join(SELECTIONS)}"
             )
         put("records", bool(self.records))
         put("sample_interval", _number("sample_interval", self.sample_interval, positive=True))

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..model import PaperModel
-from .sectors import sector_data
+from .sectors import channel_data
 from .trajectory import TrajectoryOutput, TrajectorySpec
 
 __all__ = ["WINDOW_COLUMNS", "RECORD_COLUMNS", "record_frame", "window_frame"]
@@ -112,7 +112,7 @@ def record_frame(
     model: PaperModel, ids: list[int], outputs: list[TrajectoryOutput]
 ) -> pd.DataFrame:
     """Raw jump records of several trajectories (schema in the module docstring)."""
-    un = sector_data(model)
+    un = channel_data(model)
     bath = np.array(["h", "c"])[un.ch_bath]
     kind = np.array(["emission", "absorption"])[un.ch_kind]
     channel = np.array(["collective" if s < 0 else str(s + 1) for s in un.ch_site])

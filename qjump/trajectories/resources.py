@@ -16,6 +16,7 @@ import math
 
 from ..execution.memory import available_memory
 from ..model import PaperModel
+from ..system.quantities import SELECTIONS
 from .trajectory import AUTO_DENSE_MAX, AUTO_EIGEN_MAX, PROPAGATOR_NAMES
 
 __all__ = [
@@ -31,9 +32,13 @@ MAX_N = 31
 #: and ``seconds = C0 + C m d (1 + N^2)`` per Krylov step (``m`` Krylov vectors).
 _EIGEN_A, _EIGEN_B, _KRYLOV_C0, _KRYLOV_C = 1.5e-6, 5e-9, 6e-5, 4e-9
 _COMPLEX, _INDEX = 16, 8
-#: Peak bytes per ``2^(2N) N^2`` of the quantity operators, support and functionals (measured:
-#: 650 pairwise at N = 7, 8, 9; 1250 all-to-all at N = 7).
-_QUANTITY_BYTES = {"pairwise": 700, "all-to-all": 1300}
+#: Peak bytes of the quantity operators, support and functionals of the ``all`` selection, per
+#: ``2^(2N) N^2`` pairwise (measured 650 at N = 7, 8, 9) and per ``2^(2N) N^3`` all-to-all,
+#: whose non-local terms grow like N^3 (measured 179 at N = 7, 201 at N = 8) ...
+_QUANTITY_BYTES = {"pairwise": 700, "all-to-all": 210}
+#: ... and per ``2^(2N) (1 + pairs)`` for the ``essential`` selection, ``pairs`` = N pairwise,
+#: N^2 all-to-all (measured 290-340 pairwise at N = 9, 10 and 345 all-to-all at N = 8).
+_ESSENTIAL_BYTES = 350
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,13 +69,23 @@ def _auto(dmax: int) -> str:
     return "eigen-large" if dmax <= AUTO_EIGEN_MAX else "krylov"
 
 
-def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resources:
+def trajectory_resources(
+    model: PaperModel, propagator: str = "auto", quantities: str = "all"
+) -> Resources:
     """Estimate memory and time per time unit of trajectories of ``model`` (nothing built).
+
+    Parameters
+    ----------
+    model : PaperModel
+    propagator : str
+        As in :func:`qjump.trajectories.trajectory.run_trajectory`.
+    quantities : {"all", "essential"}
+        The sampled selection (:class:`~qjump.trajectories.options.TrajectoryOptions`).
 
     Raises
     ------
     ValueError
-        If ``model.N`` exceeds :data:`MAX_N` or ``propagator`` is unknown.
+        If ``model.N`` exceeds :data:`MAX_N`, or ``propagator`` or ``quantities`` is unknown.
     """
     N = model.N
     if N > MAX_N:
@@ -82,6 +97,10 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
         raise ValueError(
             f"propagator: unknown value {propagator!r}; use one of {', '.join(PROPAGATOR_NAMES)}"
         )
+    if quantities not in SELECTIONS:
+        raise ValueError(
+            f"quantities: unknown selection {quantities!r}; allowed: {', '.join(SELECTIONS)}"
+        )
     n = 2 * N
     D = 2**n
     dims = [math.comb(n, k) for k in range(n + 1)]
@@ -91,9 +110,15 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
     # model operators on the 2^(2N)-dimensional space (sparse: H_S, H_eff, jumps, quantities)
     # and the sparse jump blocks of the sector data
     system = D * (3 * n + 16) * (_COMPLEX + _INDEX) + 2 * N * D * (_COMPLEX + _INDEX)
-    # the quantity operators (N^2 pair coherences, the non-local terms), their support and
-    # functionals: measured peak resident memory per D N^2 (N = 7-9, ground start)
-    system += _QUANTITY_BYTES[model.interaction] * D * N * N
+    # the quantity operators, their support and functionals: measured peak resident memory
+    # (N = 7-10, one trajectory) per D N^2 or D N^3 for all (the pair coherences and
+    # non-local terms), per D times the pairs of the flows and C_loc for essential
+    if quantities == "all":
+        power = 2 if model.interaction == "pairwise" else 3
+        system += _QUANTITY_BYTES[model.interaction] * D * N**power
+    else:
+        pairs = N if model.interaction == "pairwise" else N * N
+        system += _ESSENTIAL_BYTES * D * (1 + pairs)
     if name == "krylov":
         engine = D * (1 + N * N) * (_COMPLEX + _INDEX) + 2 * (31 * dmax) * _COMPLEX
     else:
@@ -115,25 +140,49 @@ def trajectory_resources(model: PaperModel, propagator: str = "auto") -> Resourc
 
 
 def check_trajectory_resources(
-    model: PaperModel, propagator: str = "auto", available: int | None = None
+    model: PaperModel,
+    propagator: str = "auto",
+    available: int | None = None,
+    quantities: str = "all",
+    workers: int = 1,
 ) -> Resources:
     """:func:`trajectory_resources`, refusing runs whose memory exceeds what is available.
+
+    Parameters
+    ----------
+    model, propagator, quantities
+        As in :func:`trajectory_resources`.
+    available : int, optional
+        Bytes available (default: what the machine has free now).
+    workers : int
+        Processes that build the model at the same time (each worker holds its own copy).
 
     Raises
     ------
     ValueError
         One line: the estimate, the available memory and what to do instead.
     """
-    res = trajectory_resources(model, propagator)
+    res = trajectory_resources(model, propagator, quantities)
     avail = available_memory() if available is None else available
-    if res.memory_bytes > avail:
-        hint = (
-            "use propagator='krylov' (no dense eigendecompositions)"
-            if res.propagator != "krylov"
-            else f"use a smaller N (N = {model.N} needs 2^{2 * model.N}-dimensional operators)"
-        )
+    need = res.memory_bytes * workers
+    if need > avail:
+        lean = trajectory_resources(model, propagator, "essential")
+        fit = int(avail // res.memory_bytes)
+        if workers > 1 and fit >= 1:
+            hint = f"use fewer workers (n_jobs={fit})"
+        elif quantities != "essential" and lean.memory_bytes * workers <= avail:
+            hint = (
+                f"use quantities='essential' (about {lean.memory_bytes / 2**30:.3g} GiB per "
+                "worker: the counted currents, flows, C_loc and populations, without the "
+                "local/non-local split)"
+            )
+        elif res.propagator != "krylov":
+            hint = "use propagator='krylov' (no dense eigendecompositions)"
+        else:
+            hint = f"use a smaller N (N = {model.N} needs 2^{2 * model.N}-dimensional operators)"
+        per = f" ({workers} workers x {res.memory_bytes / 2**30:.3g} GiB)" if workers > 1 else ""
         raise ValueError(
             f"N: trajectories of N={model.N} with propagator {res.propagator!r} need about "
-            f"{res.memory_bytes / 2**30:.3g} GiB, {avail / 2**30:.3g} GiB available; {hint}"
+            f"{need / 2**30:.3g} GiB{per}, {avail / 2**30:.3g} GiB available; {hint}"
         )
     return res

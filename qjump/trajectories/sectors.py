@@ -1,6 +1,7 @@
 """Sector data of the jump engine: what the loop and every propagator read for one model.
 
-Owns the one builder per kind of data, cached per model: channels and quantity support
+Owns the one builder per kind of data, cached per model: channels and jump blocks
+(:func:`channel_data`), those with the support of a selection of quantities
 (:func:`sector_data`), eigendecompositions of the no-jump generator (:func:`eigen_data`) and
 flat CSR storage of sparse sector blocks (:func:`csr_blocks`, :func:`csr_apply`).
 
@@ -33,9 +34,11 @@ __all__ = [
     "ABSORPTION",
     "EMISSION",
     "MAX_CONDITION",
+    "ChannelData",
     "CsrBlocks",
     "EigenData",
     "SectorData",
+    "channel_data",
     "csr_apply",
     "csr_blocks",
     "eigen_data",
@@ -52,21 +55,28 @@ MAX_CONDITION = 1e8
 #: ``rp[rp_off[q] : rp_off[q] + rows + 1]`` (relative to ``nz_off[q]``) into ``ix``/``val``.
 CsrBlocks = namedtuple("CsrBlocks", "valid rp_off rp nz_off ix val")
 
-#: Per-model data shared by the loop and all propagators.
+#: Per-model channels and jump blocks (what the propagators and the jump records read).
+_CHANNEL_FIELDS = [
+    "dims",  # (K,) sector dimensions
+    "ch_bath",  # (n_ch,) 0 = h, 1 = c
+    "ch_kind",  # (n_ch,) EMISSION or ABSORPTION
+    "ch_site",  # (n_ch,) site index, -1 for collective operators
+    "omega",  # (2,) omega_h, omega_c
+    "jumps",  # CsrBlocks of the jump operators, block j * K + k maps sector k
+]
+ChannelData = namedtuple("ChannelData", _CHANNEL_FIELDS)
+
+#: Per-model and per-selection data shared by the loop and all propagators: the
+#: :class:`ChannelData` fields and the support of the selected quantities.
 SectorData = namedtuple(
     "SectorData",
     [
-        "dims",  # (K,) sector dimensions
-        "ch_bath",  # (n_ch,) 0 = h, 1 = c
-        "ch_kind",  # (n_ch,) EMISSION or ABSORPTION
-        "ch_site",  # (n_ch,) site index, -1 for collective operators
-        "omega",  # (2,) omega_h, omega_c
+        *_CHANNEL_FIELDS,
         "sup_ptr",  # (K + 1,) support entries of sector k: sup_ptr[k]:sup_ptr[k + 1]
         "sup_a",  # row index (within the sector) of each support entry
         "sup_b",  # column index (within the sector)
         "sup_energy",  # weight of <H_S> on each support entry
         "support",  # block-vector position of each support entry (sorted by sector)
-        "jumps",  # CsrBlocks of the jump operators, block j * K + k maps sector k
     ],
 )
 
@@ -125,7 +135,7 @@ def csr_apply(blocks, q, d_out, x, y):
     return w
 
 
-def _support_arrays(system, dims):
+def _support_arrays(system, quantities, dims):
     """Support of the quantity functionals grouped by sector (see :class:`SectorData`).
 
     The support is sorted by block-vector position, which already groups it by sector (the
@@ -134,12 +144,12 @@ def _support_arrays(system, dims):
     """
     space = system.space
     K = dims.size
-    support, F = system.quantities.support_functionals
+    support, F = quantities.support_functionals
     sector_of = np.searchsorted(space.offsets, support, side="right") - 1
     local = support - space.offsets[sector_of]
     d_of = dims[sector_of]
     sup_ptr = np.searchsorted(sector_of, np.arange(K + 1)).astype(np.int64)
-    energy_row = system.quantities.names.index("energy")
+    energy_row = quantities.names.index("energy")
     sup_energy = np.asarray(F[energy_row].toarray()).ravel().astype(complex)
     sup_a = (local // d_of).astype(np.int64)
     sup_b = (local % d_of).astype(np.int64)
@@ -147,16 +157,14 @@ def _support_arrays(system, dims):
 
 
 @functools.lru_cache(maxsize=32)
-def sector_data(model: PaperModel) -> SectorData:
-    """Channels, quantity support and sparse jump blocks of ``model`` (cached)."""
-    system = model_system(model)
-    ops = system.ops
+def channel_data(model: PaperModel) -> ChannelData:
+    """Channels and sparse jump blocks of ``model`` (cached)."""
+    ops = model_system(model).ops
     dims = np.array(ops.spins.sector_dims, dtype=np.int64)
     K = dims.size
     chans = ops.channels
     jumps = csr_blocks(((j * K + k, Lb) for j, _, k, _, Lb in ops.jump_blocks()), len(chans) * K)
-    sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(system, dims)
-    return SectorData(
+    return ChannelData(
         dims=dims,
         ch_bath=np.array([0 if c.bath == "h" else 1 for c in chans], np.int64),
         ch_kind=np.array(
@@ -164,21 +172,34 @@ def sector_data(model: PaperModel) -> SectorData:
         ),
         ch_site=np.array([-1 if c.site is None else c.site for c in chans], np.int64),
         omega=np.array([model.omega_h, model.omega_c]),
+        jumps=jumps,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def sector_data(model: PaperModel, quantities: str = "all") -> SectorData:
+    """Channels, jump blocks and the support of the ``quantities`` selection (cached)."""
+    system = model_system(model)
+    ch = channel_data(model)
+    sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(
+        system, system.quantity_set(quantities), ch.dims
+    )
+    return SectorData(
+        **ch._asdict(),
         sup_ptr=sup_ptr,
         sup_a=sup_a,
         sup_b=sup_b,
         sup_energy=sup_energy,
         support=support,
-        jumps=jumps,
     )
 
 
 @functools.lru_cache(maxsize=8)
-def quantity_weights(model: PaperModel) -> np.ndarray:
+def quantity_weights(model: PaperModel, quantities: str = "all") -> np.ndarray:
     """``(n_support, n_quantities)`` weights: quantity ``q`` of a state ``rho`` given on the
     support (in :class:`SectorData` order) is ``Re sum_p W[p, q] rho_p``; the quantities are
-    in the order of ``model_system(model).quantities.names``."""
-    F = model_system(model).quantities.support_functionals[1]
+    in the order of ``model_system(model).quantity_set(quantities).names``."""
+    F = model_system(model).quantity_set(quantities).support_functionals[1]
     return np.ascontiguousarray(F.T.toarray().astype(complex))
 
 

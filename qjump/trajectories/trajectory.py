@@ -66,6 +66,8 @@ class TrajectorySpec:
     initial_state : {"thermal", "ground", "steady"}
     records : bool
         Keep the raw jump records (after the burn-in).
+    quantities : {"all", "essential"}
+        Which linear quantities are sampled (:data:`qjump.system.quantities.SELECTIONS`).
     """
 
     t_final: float
@@ -74,6 +76,7 @@ class TrajectorySpec:
     sample_interval: float
     initial_state: str = "thermal"
     records: bool = False
+    quantities: str = "all"
 
     @property
     def n_windows(self) -> int:
@@ -95,13 +98,15 @@ class TrajectoryOutput:
     edge_energy : ndarray, shape (n_windows + 1,)
         Conditional energy ``<H_S>`` at the window edges.
     state_sum : ndarray
-        Sum over samples of ``psi_a conj(psi_b)/<psi|psi>`` on the quantity support.
+        Sum over samples of ``psi_a conj(psi_b)/<psi|psi>`` on the support of the selected
+        quantities (``spec.quantities``).
     n_samples : int
     record_time, record_channel : ndarray or None
         Raw jump records (time, channel index) when requested.
     observed : ndarray, shape (len(observe_times), n_quantities), or None
-        Conditional expectation value ``<psi|X|psi>/<psi|psi>`` of every linear quantity
-        (order of ``model_system(model).quantities.names``) at the requested times.
+        Conditional expectation value ``<psi|X|psi>/<psi|psi>`` of every selected linear
+        quantity (order of ``model_system(model).quantity_set(spec.quantities).names``) at
+        the requested times.
     """
 
     counts: np.ndarray
@@ -201,7 +206,7 @@ def run_trajectory(
             "observe_times: must be a sorted one-dimensional array of times in "
             f"[0, t_final={spec.t_final:g}]"
         )
-    sec = sector_data(model)
+    sec = sector_data(model, spec.quantities)
     kind = PROPAGATORS[name]
     prop = kind.build(model)
     rng = np.random.default_rng(seed)
@@ -210,7 +215,7 @@ def run_trajectory(
     kind.prepare(prop, ws, sec, k0, vec)
     n_windows = spec.n_windows
     sched = Schedule(spec.burn_in, spec.window, n_windows, spec.sample_interval, times)
-    n_q = len(model_system(model).quantities.names)
+    n_q = len(model_system(model).quantity_set(spec.quantities).names)
     cap = 0
     if spec.records:
         # generous bound on the jump rate: (2 n_i + 1) (sum_n g_{i,n})^2 summed over baths
@@ -222,7 +227,9 @@ def run_trajectory(
         state_sum=np.zeros(sec.support.size, complex),
         rec_t=np.zeros(cap),
         rec_ch=np.zeros(cap, np.int16),
-        weights=quantity_weights(model) if times.size else np.zeros((0, n_q), complex),
+        weights=(
+            quantity_weights(model, spec.quantities) if times.size else np.zeros((0, n_q), complex)
+        ),
         observed=np.zeros((times.size, n_q)),
     )
     state = new_state(k0, sched)

@@ -39,7 +39,7 @@ from numba.core import types
 from numba.extending import overload
 
 from ...model import PaperModel
-from ..sectors import EigenData, SectorData, csr_apply, eigen_data, sector_data
+from ..sectors import EigenData, SectorData, channel_data, csr_apply, eigen_data
 from .protocol import apply_jump, find_jump, jump_weights, move_reference, state_at
 
 __all__ = [
@@ -66,7 +66,7 @@ EigenWorkspace = namedtuple("EigenWorkspace", "phi work psi new")
 @functools.lru_cache(maxsize=8)
 def dense_propagator(model: PaperModel) -> EigenDense:
     """Eigendata and dense jump matrices of ``model`` (cached)."""
-    eig, sec = eigen_data(model), sector_data(model)
+    eig, sec = eigen_data(model), channel_data(model)
     dims = sec.dims
     K, dmax, n_ch = dims.size, int(dims.max()), sec.ch_bath.size
     P = np.zeros((n_ch, K, dmax, dmax), complex)
