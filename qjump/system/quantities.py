@@ -92,11 +92,15 @@ ESSENTIAL = ("Q_h_flow", "Q_c_flow", "W_flow", "C_loc", "energy")
 SELECTIONS = ("all", "essential")
 
 
+def _is_essential(name: str) -> bool:
+    return name in ESSENTIAL or name.startswith("pop_")
+
+
 def selection_for(names) -> str:
     """The smallest selection whose trajectory results hold every name in ``names``:
     ``essential`` when each is a counted current, in :data:`ESSENTIAL` or a population,
     else ``all``."""
-    lean = all(n in COUNTED or n in ESSENTIAL or n.startswith("pop_") for n in names)
+    lean = all(n in COUNTED or _is_essential(n) for n in names)
     return "essential" if lean else "all"
 
 
@@ -186,7 +190,7 @@ class QuantitySet:
         ]
         if self.selection == "all":
             return everything
-        return [k for k in everything if k in ESSENTIAL or k.startswith("pop_")]
+        return [k for k in everything if _is_essential(k)]
 
     @functools.cached_property
     def operators(self) -> dict[str, sp.csr_matrix]:
