@@ -57,6 +57,7 @@ __all__ = [
     "ESSENTIAL",
     "SELECTIONS",
     "QuantitySet",
+    "check_selection",
     "order_values",
     "selection_for",
 ]
@@ -92,6 +93,15 @@ ESSENTIAL = ("Q_h_flow", "Q_c_flow", "W_flow", "C_loc", "energy")
 SELECTIONS = ("all", "essential")
 
 
+def check_selection(selection: str) -> str:
+    """``selection`` if it names one of :data:`SELECTIONS`, else a one-line ``ValueError``."""
+    if selection not in SELECTIONS:
+        raise ValueError(
+            f"quantities: unknown selection {selection!r}; allowed: {', '.join(SELECTIONS)}"
+        )
+    return selection
+
+
 def _is_essential(name: str) -> bool:
     return name in ESSENTIAL or name.startswith("pop_")
 
@@ -121,14 +131,10 @@ class QuantitySet:
     def __init__(
         self, ops: ModelOperators, space: BlockSpace | None = None, selection: str = "all"
     ) -> None:
-        if selection not in SELECTIONS:
-            raise ValueError(
-                f"quantities: unknown selection {selection!r}; allowed: {', '.join(SELECTIONS)}"
-            )
         self.ops = ops
         self.model = ops.model
         self.space = space if space is not None else BlockSpace(ops)
-        self.selection = selection
+        self.selection = check_selection(selection)
 
     # ------------------------------------------------------------------ term lists
     def partners(self, bath: str, m: int) -> list[int]:

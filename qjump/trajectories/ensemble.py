@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from joblib import effective_n_jobs
 
 from ..execution.backends import run_tasks
 from ..execution.cache import MemoryStore, Task, TaskStore
@@ -419,9 +420,7 @@ def simulate(
     # before anything of model size is built; each local worker process builds its own copy
     workers = 1
     if options.executor == "loky":
-        cores = os.cpu_count() or 1
-        jobs = options.n_jobs if options.n_jobs > 0 else max(1, cores + 1 + options.n_jobs)
-        workers = min(jobs, options.trajectories, 64)
+        workers = min(effective_n_jobs(options.n_jobs), options.trajectories, 64)
     resources = check_trajectory_resources(model, quantities=options.quantities, workers=workers)
     spec, info = make_spec(model, options)
     info["estimated_cpu_s_per_time_unit"] = resources.seconds_per_time_unit

@@ -11,7 +11,7 @@ import math
 import numbers
 from typing import Any
 
-from ..system.quantities import SELECTIONS
+from ..system.quantities import check_selection
 from .trajectory import INITIAL_STATES
 
 __all__ = ["BACKENDS", "TrajectoryOptions"]
@@ -134,11 +134,7 @@ class TrajectoryOptions:
             raise ValueError(
                 f"backend: unknown value {self.backend!r}; allowed: {', '.join(BACKENDS)}"
             )
-        if self.quantities not in SELECTIONS:
-            raise ValueError(
-                f"quantities: unknown selection {self.quantities!r}; allowed: "
-                f"{', '.join(SELECTIONS)}"
-            )
+        check_selection(self.quantities)
         put("records", bool(self.records))
         put("sample_interval", _number("sample_interval", self.sample_interval, positive=True))
         for name in ("window", "target_rel_se", "target_se", "max_wall", "max_time"):

@@ -16,7 +16,7 @@ import math
 
 from ..execution.memory import available_memory
 from ..model import PaperModel
-from ..system.quantities import SELECTIONS
+from ..system.quantities import check_selection
 from .trajectory import AUTO_DENSE_MAX, AUTO_EIGEN_MAX, PROPAGATOR_NAMES
 
 __all__ = [
@@ -97,10 +97,7 @@ def trajectory_resources(
         raise ValueError(
             f"propagator: unknown value {propagator!r}; use one of {', '.join(PROPAGATOR_NAMES)}"
         )
-    if quantities not in SELECTIONS:
-        raise ValueError(
-            f"quantities: unknown selection {quantities!r}; allowed: {', '.join(SELECTIONS)}"
-        )
+    check_selection(quantities)
     n = 2 * N
     D = 2**n
     dims = [math.comb(n, k) for k in range(n + 1)]

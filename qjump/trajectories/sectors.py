@@ -135,14 +135,14 @@ def csr_apply(blocks, q, d_out, x, y):
     return w
 
 
-def _support_arrays(system, quantities, dims):
+def _support_arrays(quantities, dims):
     """Support of the quantity functionals grouped by sector (see :class:`SectorData`).
 
     The support is sorted by block-vector position, which already groups it by sector (the
     blocks are stored in order of ``k``), so it keeps the order of
     :attr:`QuantitySet.support <qjump.system.quantities.QuantitySet.support>`.
     """
-    space = system.space
+    space = quantities.space
     K = dims.size
     support, F = quantities.support_functionals
     sector_of = np.searchsorted(space.offsets, support, side="right") - 1
@@ -179,10 +179,9 @@ def channel_data(model: PaperModel) -> ChannelData:
 @functools.lru_cache(maxsize=32)
 def sector_data(model: PaperModel, quantities: str = "all") -> SectorData:
     """Channels, jump blocks and the support of the ``quantities`` selection (cached)."""
-    system = model_system(model)
     ch = channel_data(model)
     sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(
-        system, system.quantity_set(quantities), ch.dims
+        model_system(model).quantity_set(quantities), ch.dims
     )
     return SectorData(
         **ch._asdict(),
