@@ -43,9 +43,16 @@ print(json.dumps({{"qjump": qjump.__file__, "wall_s": wall, "cpu_s": cpu,
 """
 
 
-def run_case(python: str, N: int, timeout: float) -> dict:
-    """One exact solve in a child process; ``{"status": ...}`` on timeout or failure."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+#: BLAS threads of a case: every core, as ``qjump exact`` uses them by default (the solver
+#: also runs that many sectors of its matrix-free products at once).
+THREADS = os.cpu_count() or 1
+
+
+def run_case(python: str, N: int, timeout: float, threads: int = THREADS) -> dict:
+    """One exact solve in a child process with ``threads`` BLAS threads; ``{"status": ...}``
+    on timeout or failure."""
+    n = str(threads)
+    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
     try:
         out = subprocess.run(
             [python, "-c", CHILD.format(N=N)],
@@ -74,6 +81,7 @@ def main() -> None:
     p.add_argument("--N6", action="store_true", help="add N = 6 (minutes)")
     p.add_argument("--baseline", help="python of an environment with the qjump to compare")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per case")
+    p.add_argument("--threads", type=int, default=THREADS, help="BLAS threads per case")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args()
     Ns = sorted(set(args.N) | ({6} if args.N6 else set()))
@@ -87,7 +95,7 @@ def main() -> None:
     print(header)
     print(sep, flush=True)
     for N in Ns:
-        new = run_case(sys.executable, N, args.timeout)
+        new = run_case(sys.executable, N, args.timeout, args.threads)
         line = (
             f"| {N} | {math.comb(4 * N, 2 * N)} | {_cell(new, 'wall_s', '.1f')} | "
             f"{_cell(new, 'cpu_s', '.1f')} | {_cell(new, 'maxrss_MB', '.0f')} | "
@@ -96,7 +104,7 @@ def main() -> None:
             + f" | {_cell(new, 'Q_h', '.12g')} |"
         )
         if args.baseline:
-            old = run_case(args.baseline, N, args.timeout)
+            old = run_case(args.baseline, N, args.timeout, args.threads)
             if old["status"] == "ok" and new["status"] == "ok" and old["qjump"] == new["qjump"]:
                 sys.exit(f"--baseline imports the same qjump ({new['qjump']})")
             both = new["status"] == "ok" and old["status"] == "ok"
@@ -112,7 +120,8 @@ def main() -> None:
         "# Exact steady-state solver: time, memory, residual",
         "",
         "Model: `qjump exact --N <N> --dissipation common --interaction pairwise --omega-h 1.5`,",
-        "uniqueness check included; each case in its own child process, BLAS on one thread.",
+        "uniqueness check included; each case in its own child process, "
+        f"{args.threads} BLAS thread(s) per case.",
         f"Command: `python benchmarks/bench_exact.py {' '.join(sys.argv[1:])}`",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, shared with other jobs "
         f"(load average {os.getloadavg()[0]:.1f} at the end); measured "

@@ -9,7 +9,7 @@ couplings ``g_n = 0.5 + 0.05 (n - 1)``, Omega = 0.1.  Sections, in the order the
    reported one (counted heat with the interaction flow as control variate).
 2. **N = 4 at 1 %**: ``simulate --N 4`` with ``--target-rel-se 0.01 --max-wall 300 --n-jobs 2``
    (steady start, so no burn-in is paid).
-3. **Exact N = 3..6** (``bench_exact.run_case``: own process, BLAS on one thread), uniqueness
+3. **Exact N = 3..6** (``bench_exact.run_case``: own process, BLAS on every core), uniqueness
    check included; N = 6 is compared with section 1's trajectory estimate (z).
 4. **Trajectories per N = 2..10** (``propagator="auto"``, thermal start, which draws each
    qubit from its bath's thermal state and so puts the state in the sectors the steady state
@@ -252,7 +252,7 @@ def main() -> None:
         "",
         "## Exact steady state (section 3)",
         "",
-        "Own process per N, BLAS on one thread, uniqueness check included.",
+        "Own process per N, BLAS on every core, uniqueness check included.",
         "",
         "| N | unknowns C(4N, 2N) | wall s | CPU s | peak RSS MB | residual | Q_h |",
         "|---|---|---|---|---|---|---|",

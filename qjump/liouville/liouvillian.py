@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import ThreadpoolController
 
 from ..model import PaperModel
 from ..system.context import System, model_system
@@ -32,6 +34,7 @@ from ..system.context import System, model_system
 __all__ = [
     "BlockLiouvillian",
     "JumpBlock",
+    "blas_threads",
     "block_liouvillian",
     "full_liouvillian",
     "liouvillian",
@@ -42,6 +45,17 @@ __all__ = [
 #: matrix-free: from N = 5 on that is faster than the sparse product and saves the ~55
 #: non-zeros per unknown of the assembled matrix.
 MATRIX_FREE_LIMIT = 100_000
+
+#: Sectors at least this large have their jump terms computed on several threads.
+PARALLEL_SECTOR_DIM = 400
+
+_BLAS = ThreadpoolController().select(user_api="blas")
+
+
+def blas_threads() -> int:
+    """The number of threads BLAS may use here and now (``OMP_NUM_THREADS``,
+    ``threadpoolctl.threadpool_limits``); the matrix-free products run as many sectors at once."""
+    return max([1, *(int(pool["num_threads"]) for pool in _BLAS.info())])
 
 
 class JumpBlock(NamedTuple):
@@ -154,19 +168,29 @@ class BlockLiouvillian:
         x: np.ndarray,
         sources: Sequence[int] | None = None,
         factors: np.ndarray | None = None,
+        threads: int = 1,
     ) -> np.ndarray:
         """``sum_j f_j L_j X_source L_j^dag`` into sector ``target``.
 
         Only from the sectors in ``sources`` when given; ``factors=None`` means ``f_j = 1``.
+        ``threads > 1`` computes the jump terms of a large sector concurrently.
         """
-        d = self.space.dims[target]
-        out = np.zeros((d, d), complex)
-        for jb in self._into[target]:
-            if sources is not None and jb.source not in sources:
-                continue
+        blocks = [jb for jb in self._into[target] if sources is None or jb.source in sources]
+
+        def term(jb: JumpBlock) -> np.ndarray:
             f = 1.0 if factors is None else factors[jb.channel]
             # L X L^dag = L (L X^dag)^dag
-            out += f * (jb.block @ (jb.block @ self.sector(x, jb.source).conj().T).conj().T)
+            return f * (jb.block @ (jb.block @ self.sector(x, jb.source).conj().T).conj().T)
+
+        d = self.space.dims[target]
+        out = np.zeros((d, d), complex)
+        if threads > 1 and len(blocks) > 1 and d >= PARALLEL_SECTOR_DIM:
+            with ThreadPoolExecutor(threads) as pool:
+                terms = list(pool.map(term, blocks))
+        else:
+            terms = map(term, blocks)
+        for t in terms:
+            out += t
         return out
 
     @functools.cached_property
@@ -180,14 +204,27 @@ class BlockLiouvillian:
         """``(L_0 + sum_j f_j J_j) x`` sector by sector, never forming the matrix.
 
         Sparse-dense products only (``O(nnz d)`` per sector); memory is a few block vectors
-        instead of the ``~65 C(4N,2N)`` non-zeros of the assembled matrix.
+        instead of the ``~65 C(4N,2N)`` non-zeros of the assembled matrix.  The sectors are
+        independent, so :func:`blas_threads` of them run at once (scipy's sparse products
+        release the GIL).
         """
         x = np.asarray(x, dtype=complex).reshape(-1)
         out = np.empty(self.space.size, complex)
         offs = self.space.offsets
-        for k in range(len(self.space.dims)):
+
+        def one(k: int) -> None:
             blk = self.no_jump(k, self.sector(x, k)) + self.feed(k, x, factors=factors)
             out[offs[k] : offs[k + 1]] = blk.reshape(-1)
+
+        threads = blas_threads() if self.space.size > MATRIX_FREE_LIMIT else 1
+        if threads == 1:
+            for k in range(len(self.space.dims)):
+                one(k)
+        else:
+            # largest sectors first, so the threads finish together
+            order = np.argsort(self.space.dims)[::-1]
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(one, order))
         return out
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
