@@ -20,7 +20,7 @@ couplings ``g_n = 0.5 + 0.05 (n - 1)``, Omega = 0.1.  Sections, in the order the
    ``essential`` selection; N = 9 is measured with both.  A run that fits neither is refused.
 5. **Guard rails**: the exit code and the one line of commands that must be refused.
 
-Run (the command behind ``RESULTS-scaling.md``; about 37 minutes on 2 cores)::
+Run (the command behind ``RESULTS-scaling.md``; about 45 minutes on 2 cores)::
 
     python benchmarks/bench_scaling.py
 

@@ -79,6 +79,36 @@ def test_flexible_gmres_keeps_double_precision_under_an_inexact_preconditioner()
     assert np.linalg.norm(b - A @ x) <= 1e-12 * np.linalg.norm(b)
 
 
+def test_gmres_stops_after_one_polishing_cycle_when_the_true_residual_cannot_follow():
+    """An operator whose products carry 1e-9 of noise: the recurrence reaches rtol = 1e-13,
+    the true residual cannot.  The solve ends after one plain cycle from the true residual
+    (instead of cycling to maxiter) and reports that it did not converge."""
+    A, b = _slow_mode_system()
+    rng = np.random.default_rng(4)
+
+    class Noisy:
+        def __matmul__(self, x):
+            y = A @ x
+            return y + 1e-9 * np.linalg.norm(y) * rng.standard_normal(y.size)
+
+    seen: list[tuple[int, float]] = []
+    x, ok = gmres(
+        Noisy(),
+        b,
+        lambda v: v,
+        rtol=1e-13,
+        restart=30,
+        deflate=10,
+        maxiter=200,
+        callback=lambda it, res: seen.append((it, res)),
+    )
+    assert not ok
+    assert len(seen) < 20  # far from the 200 cycles allowed
+    assert seen[-1][0] - seen[-2][0] <= 30  # the last cycle is the one polishing cycle
+    # and x is as good as the noise allows: within 10x the noise of one product A x
+    assert np.linalg.norm(b - A @ x) < 10 * 1e-9 * np.linalg.norm(A, 2) * np.linalg.norm(x)
+
+
 def test_gmres_returns_the_start_when_it_already_solves():
     A, b = _slow_mode_system(n=50)
     x0 = la.solve(A, b)
