@@ -143,3 +143,25 @@ def test_sector_parallel_matvec_equals_the_sparse_matrix():
         with threadpool_limits(threads):
             y = liouv.matvec(x)
         assert np.linalg.norm(y - reference) < 1e-12 * np.linalg.norm(reference), threads
+
+
+def test_gmres_steady_state_of_a_cold_equilibrium_is_gibbs_to_1e12():
+    """Equal low temperatures (T = 0.5, omega = 2.35, N = 3) relax slowly, so a residual of
+    1e-12 left the state 2e-10 off its Gibbs form; the default tolerance must reach 1e-11."""
+    model = qjump.PaperModel(
+        N=3,
+        omega_h=2.35,
+        omega_c=2.35,
+        T_h=0.5,
+        T_c=0.5,
+        g_h=(0.8, 1.0, 0.5),
+        g_c=(0.8, 1.0, 0.5),
+        Omega=(0.16, 0.056, 0.16),
+        dissipation="common",
+        interaction="pairwise",
+    )
+    state = qjump.steady_state(model)
+    assert state.method == "gmres"
+    excitations = np.array([bin(i).count("1") for i in range(2 ** (2 * model.N))])
+    gibbs = np.exp(-model.omega_h / model.T_h * excitations)
+    np.testing.assert_allclose(state.full(), np.diag(gibbs / gibbs.sum()), atol=1e-11, rtol=0)
