@@ -145,7 +145,7 @@ def test_sector_parallel_matvec_equals_the_sparse_matrix():
         assert np.linalg.norm(y - reference) < 1e-12 * np.linalg.norm(reference), threads
 
 
-def test_gmres_steady_state_of_a_cold_equilibrium_is_gibbs_to_1e12():
+def test_gmres_steady_state_of_a_cold_equilibrium_is_gibbs_to_1e11():
     """Equal low temperatures (T = 0.5, omega = 2.35, N = 3) relax slowly, so a residual of
     1e-12 left the state 2e-10 off its Gibbs form; the default tolerance must reach 1e-11."""
     model = qjump.PaperModel(
