@@ -29,6 +29,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from scipy.sparse.csgraph import connected_components
+from threadpoolctl import threadpool_limits
 
 from ..execution.memory import available_memory
 from ..model import PaperModel
@@ -281,7 +282,12 @@ def _gmres_solve(system: System, position: int, rtol: float, x0=None) -> np.ndar
     # single precision halves the preconditioner's cost; flexible GMRES keeps x exact
     precond = GaussSeidelPreconditioner(liouv, SylvesterInverse(liouv, np.complex64))
     A = bordered_operator(L, system.space, position)
-    x, _ = gmres(A, rhs, precond, rtol=rtol, x0=x0, maxiter=GMRES_CYCLES)
+    # up to MATRIX_FREE_LIMIT unknowns one thread: threads gain nothing there, and BLAS
+    # reductions split across threads would make the state (and the trajectories that start
+    # from it) depend on the thread count in the last bits
+    threads = None if system.space.size > MATRIX_FREE_LIMIT else 1
+    with threadpool_limits(limits=threads):
+        x, _ = gmres(A, rhs, precond, rtol=rtol, x0=x0, maxiter=GMRES_CYCLES)
     residual = float(np.linalg.norm(L @ x) / max(np.linalg.norm(x), 1e-300))
     if not residual < RESIDUAL_LIMIT:
         raise NonUniqueSteadyStateError(
