@@ -141,8 +141,12 @@ def quadratic_form(M, r0, d, cur):
         ca = cur[a]
         n += M[r0 + a, a].real * (ca.real * ca.real + ca.imag * ca.imag)
         cca = np.conj(ca)
-        for b in range(a + 1, d):
-            n += 2.0 * (M[r0 + a, b] * (cca * cur[b])).real
+        off = 0.0
+        # a counter from 0: LLVM vectorises this loop, not ``for b in range(a + 1, d)``
+        # (2-3x at d = 20-252, measured on random Hermitian forms)
+        for j in range(d - a - 1):
+            off += (M[r0 + a, a + 1 + j] * (cca * cur[a + 1 + j])).real
+        n += 2.0 * off
     return n
 
 
@@ -170,11 +174,18 @@ def _norm_derivatives(G, S, T, r0, d, cur):
         dn += S[row, a].real * sq
         ddn += T[row, a].real * sq
         cca = np.conj(ca)
-        for b in range(a + 1, d):
+        on = 0.0
+        odn = 0.0
+        oddn = 0.0
+        for j in range(d - a - 1):  # see quadratic_form
+            b = a + 1 + j
             t = cca * cur[b]
-            n += 2.0 * (G[row, b] * t).real
-            dn += 2.0 * (S[row, b] * t).real
-            ddn += 2.0 * (T[row, b] * t).real
+            on += (G[row, b] * t).real
+            odn += (S[row, b] * t).real
+            oddn += (T[row, b] * t).real
+        n += 2.0 * on
+        dn += 2.0 * odn
+        ddn += 2.0 * oddn
     return n, dn, ddn
 
 
