@@ -232,8 +232,8 @@ def main() -> None:
     L = [
         "# Scale: the issue-12 targets, measured in one run",
         "",
-        "Command: `python benchmarks/bench_scaling.py`"
-        + (" --quick (smoke test: budgets shrunk, not a measurement)" if quick else "")
+        f"Command: `python benchmarks/bench_scaling.py{''.join(' ' + a for a in sys.argv[1:])}`"
+        + (" (smoke test: budgets shrunk, not a measurement)" if quick else "")
         + f". Started {started}; machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
         "Model: common dissipation, pairwise interaction, omega_h = 1.5, default couplings.",

@@ -17,7 +17,7 @@ import math
 from ..execution.memory import available_memory
 from ..model import PaperModel
 from ..system.quantities import check_selection
-from .trajectory import AUTO_DENSE_MAX, AUTO_EIGEN_MAX, PROPAGATOR_NAMES
+from .trajectory import choose_propagator
 
 __all__ = [
     "MAX_N",
@@ -63,12 +63,6 @@ class Resources:
     jump_rate: float
 
 
-def _auto(dmax: int) -> str:
-    if dmax <= AUTO_DENSE_MAX:
-        return "eigen"
-    return "eigen-large" if dmax <= AUTO_EIGEN_MAX else "krylov"
-
-
 def trajectory_resources(
     model: PaperModel, propagator: str = "auto", quantities: str = "all"
 ) -> Resources:
@@ -93,17 +87,13 @@ def trajectory_resources(
             f"N: {N} is beyond what the trajectory engine represents (N <= {MAX_N}: basis "
             "states are 64-bit integers)"
         )
-    if propagator not in PROPAGATOR_NAMES:
-        raise ValueError(
-            f"propagator: unknown value {propagator!r}; use one of {', '.join(PROPAGATOR_NAMES)}"
-        )
+    name = choose_propagator(model, propagator)
     check_selection(quantities)
     n = 2 * N
     D = 2**n
     dims = [math.comb(n, k) for k in range(n + 1)]
     dmax = max(dims)
     n_ch = 4 * N if model.dissipation == "independent" else 4
-    name = _auto(dmax) if propagator == "auto" else propagator
     # model operators on the 2^(2N)-dimensional space (sparse: H_S, H_eff, jumps, quantities)
     # and the sparse jump blocks of the sector data
     system = D * (3 * n + 16) * (_COMPLEX + _INDEX) + 2 * N * D * (_COMPLEX + _INDEX)

@@ -132,7 +132,7 @@ def choose_propagator(model: PaperModel, propagator: str = "auto") -> str:
         )
     if propagator != "auto":
         return propagator
-    dmax = max(model_system(model).spins.sector_dims)
+    dmax = math.comb(2 * model.N, model.N)  # the largest sector, k = N of 2N qubits
     if dmax <= AUTO_DENSE_MAX:
         return "eigen"
     return "eigen-large" if dmax <= AUTO_EIGEN_MAX else "krylov"
