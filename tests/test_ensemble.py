@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -44,6 +45,14 @@ def test_options_are_frozen_and_validated():
     for kw, name in bad:
         with pytest.raises(ValueError, match=name):
             TrajectoryOptions(**kw)
+
+
+def test_negative_n_jobs_counts_workers_as_joblib_does():
+    # the precision-target rounds size themselves by this count; -2 once meant every core
+    cores = joblib.cpu_count()  # what joblib sees (cgroup quotas, affinity)
+    assert TrajectoryOptions(t_final=10.0, n_jobs=-1).workers == cores
+    assert TrajectoryOptions(t_final=10.0, n_jobs=-2).workers == max(cores - 1, 1)
+    assert TrajectoryOptions(t_final=10.0, n_jobs=3).workers == 3
 
 
 def test_result_carries_options_seed_and_versions():

@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import effective_n_jobs
 
 from ..execution.backends import run_tasks
 from ..execution.cache import MemoryStore, Task, TaskStore
@@ -420,7 +419,7 @@ def simulate(
     # before anything of model size is built; each local worker process builds its own copy
     workers = 1
     if options.executor == "loky":
-        workers = min(effective_n_jobs(options.n_jobs), options.trajectories, 64)
+        workers = min(options.workers, options.trajectories, 64)
     resources = check_trajectory_resources(model, quantities=options.quantities, workers=workers)
     spec, info = make_spec(model, options)
     info["estimated_cpu_s_per_time_unit"] = resources.seconds_per_time_unit
@@ -503,7 +502,7 @@ def run_to_target(
     :func:`simulate`, Notes).  Returns the frames and the ``target`` report."""
     q = options.target_quantity
     M = options.trajectories
-    workers = options.n_jobs if options.n_jobs > 0 else (os.cpu_count() or 1)
+    workers = options.workers
     frames: list[dict[str, pd.DataFrame]] = []
     done = rounds = 0
     goal = options.target_se

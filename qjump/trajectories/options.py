@@ -11,6 +11,8 @@ import math
 import numbers
 from typing import Any
 
+from joblib import effective_n_jobs
+
 from ..system.quantities import check_selection
 from .trajectory import INITIAL_STATES
 
@@ -174,6 +176,12 @@ class TrajectoryOptions:
         if self.backend != "auto":
             return self.backend
         return "serial" if self.n_jobs == 1 else "loky"
+
+    @property
+    def workers(self) -> int:
+        """Worker processes ``n_jobs`` asks for, as joblib reads it (``-1`` every core, ``-2``
+        all but one, at least 1)."""
+        return int(effective_n_jobs(self.n_jobs))
 
     def replace(self, **changes: Any) -> TrajectoryOptions:
         """A copy with some options changed (validated again)."""
