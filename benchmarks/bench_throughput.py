@@ -13,9 +13,10 @@ Sections (all in one invocation, so the ratios share the machine's load):
    runs of the same code, so the per-round ratio is the comparable figure).
 3. Per N and propagator: CPU seconds per simulated time unit and per jump (one trajectory,
    ground state, common dissipation, pairwise interaction), next to the estimate of
-   :func:`qjump.trajectories.resources.trajectory_resources`.
+   :func:`qjump.trajectories.resources.trajectory_resources` and, with ``--baseline``, the
+   baseline tree's time for the same case, run right after it (up to ``--baseline-max-n``).
 
-Sections 1 and 2 also run in a baseline source tree when ``--baseline DIR`` is given (a
+Every section also runs in a baseline source tree when ``--baseline DIR`` is given (a
 checkout of main: ``git archive main qjump | tar -x -C DIR``), in a child process with
 ``PYTHONPATH=DIR``, alternating with this tree.
 
@@ -132,14 +133,19 @@ CASES = [
 ]
 
 
-def per_n(N: int, prop: str, T: float, timeout: float) -> dict:
+def per_n(N: int, prop: str, T: float, timeout: float, src: str | None = None) -> dict:
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = src
     try:
         out = subprocess.run(
             [sys.executable, "-c", PER_N, str(N), prop, str(T)],
+            env=env,
             capture_output=True,
             text=True,
             check=True,
             timeout=timeout,
+            cwd="/",
         )
     except subprocess.TimeoutExpired:
         return {"N": N, "propagator": prop, "T": T, "error": f"timeout {timeout:.0f} s"}
@@ -159,6 +165,9 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="smaller budgets (a smoke test)")
     p.add_argument("--max-n", type=int, default=8, help="largest N of section 3")
     p.add_argument("--timeout", type=float, default=900.0, help="per case of section 3 (s)")
+    p.add_argument(
+        "--baseline-max-n", type=int, default=8, help="largest N of section 3 run in the baseline"
+    )
     p.add_argument("--markdown", default=None, help="write the report to this file")
     p.add_argument("--json", default=None, help="also write the numbers to this file")
     args = p.parse_args()
@@ -186,16 +195,23 @@ def main() -> None:
         rows["jump"][name] = min((r[name] for r in rounds), key=lambda r: r["ns_per_jump"])
     rows["jump_rounds"] = rounds
     rows["qutip_after"] = qutip_mcsolve_throughput(N=2, ntraj=8, t_final=2500.0)
-    rows["per_n"] = [
-        per_n(N, prop, T * scale, args.timeout) for N, prop, T in CASES if N <= args.max_n
-    ]
+    rows["per_n"], rows["per_n_baseline"] = [], []
+    for N, prop, T in CASES:
+        if N > args.max_n:
+            continue
+        rows["per_n"].append(per_n(N, prop, T * scale, args.timeout))
+        if args.baseline and N <= args.baseline_max_n:
+            rows["per_n_baseline"].append(per_n(N, prop, T * scale, args.timeout, args.baseline))
+        else:
+            rows["per_n_baseline"].append({"error": "not run"})
 
     q = max(rows["qutip"]["throughput"], rows["qutip_after"]["throughput"])
     lines = [
         "# Trajectory throughput (one run, side by side)",
         "",
         f"Command: `python benchmarks/bench_throughput.py{' --baseline DIR' * bool(args.baseline)}"
-        f"{' --quick' * args.quick} --max-n {args.max_n} "
+        f"{' --quick' * args.quick} --max-n {args.max_n}"
+        f"{f' --baseline-max-n {args.baseline_max_n}' * bool(args.baseline)} "
         "--markdown benchmarks/RESULTS-throughput.md` "
         "(the baseline DIR is `git archive main qjump` unpacked; qutip 5.3.1 in the same venv).",
         f"Machine: {os.cpu_count()} cores shared with other jobs (load average at the end "
@@ -260,21 +276,27 @@ def main() -> None:
         "## Per N and propagator (common, pairwise, omega_h = 1.5, ground start, one trajectory)",
         "",
         "CPU seconds (one core) per simulated time unit; `estimate` is "
-        "`trajectory_resources(model, propagator)` (made before anything is built).",
+        "`trajectory_resources(model, propagator)` (made before anything is built).  With "
+        "`--baseline`, the baseline tree runs each case right after this tree (up to "
+        f"`--baseline-max-n {args.baseline_max_n}`), same seed and simulated time.",
         "",
         "| N | propagator | setup CPU s | s / time unit | µs / jump | estimate s / time unit "
-        "| estimated MB | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| estimated MB | peak RSS MB | baseline s / time unit | baseline / this |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows["per_n"]:
+    for r, b in zip(rows["per_n"], rows["per_n_baseline"], strict=True):
         if "error" in r:
-            lines.append(f"| {r['N']} | {r['propagator']} | {r['error']} | | | | | |")
+            lines.append(f"| {r['N']} | {r['propagator']} | {r['error']} | | | | | | | |")
             continue
+        versus = "| | |"
+        if "error" not in b:
+            ratio = b["s_per_time_unit"] / r["s_per_time_unit"]
+            versus = f"| {b['s_per_time_unit']:.3g} | {ratio:.2f}x |"
         lines.append(
             f"| {r['N']} | {r['propagator']} | {r['setup_cpu_s']:.1f} | "
             f"{r['s_per_time_unit']:.3g} | {r['us_per_jump']:.3g} | "
             f"{r['est_s_per_time_unit']:.2g} | {r['est_memory_MB']:.0f} | "
-            f"{r['maxrss_MB']:.0f} |"
+            f"{r['maxrss_MB']:.0f} {versus}"
         )
     text = "\n".join(lines) + "\n"
     print(text)

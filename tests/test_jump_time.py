@@ -14,7 +14,7 @@ import scipy.linalg as la
 
 import qjump
 from qjump.system import model_system
-from qjump.trajectories.propagators.eigen import jump_delay
+from qjump.trajectories.propagators.eigen import jump_delay, quadratic_form
 
 CASES = [
     ("common", "pairwise", 2, 2),
@@ -49,3 +49,19 @@ def test_jump_delay_hits_the_target_norm(dissipation, interaction, N, k):
         np.testing.assert_allclose(V @ work, psi, rtol=0, atol=1e-9)
     # the solver's own criterion is |ln n - ln r| < 1e-12 (or a cubic last step)
     assert worst < 1e-9, worst
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 20, 70])
+def test_quadratic_form_equals_the_dense_product(d):
+    # the kernel sums the upper triangle of rows r0:r0 + d of a stacked array (vectorised
+    # loop); the reference is the full product c^dag M c with numpy
+    rng = np.random.default_rng(d)
+    r0, width = 3, d + 4
+    stacked = rng.normal(size=(r0 + d + 2, width)) + 1j * rng.normal(size=(r0 + d + 2, width))
+    A = rng.normal(size=(d, d)) + 1j * rng.normal(size=(d, d))
+    M = A + A.conj().T
+    stacked[r0 : r0 + d, :d] = M
+    c = rng.normal(size=d) + 1j * rng.normal(size=d)
+    expected = np.vdot(c, M @ c).real
+    got = quadratic_form(stacked, r0, d, c)
+    assert abs(got - expected) <= 1e-12 * np.abs(M).sum() * np.vdot(c, c).real

@@ -125,8 +125,9 @@ def _phi1(z):
 def _arnoldi(prop, ws, d, k):
     """Build the Krylov basis of the reference state; returns (m, h_{m+1,m}, breakdown).
 
-    The Gram-Schmidt products accumulate real and imaginary parts separately, which the
-    compiler vectorises (a complex accumulator it does not: 1.3x on the whole step at N = 6).
+    Compiled with the fast-math flags of the eigen kernels (:data:`.eigen.FAST`), which lets
+    the Gram-Schmidt sums be reordered and vectorised: the Arnoldi process of the largest
+    N = 6 sector took 3.7-3.9 ms against 4.5-5.0 ms without them (same basis to 5e-15).
     """
     m_max = min(ws.mu.size, d)
     Q, Hm, w = ws.Q, ws.Hm, ws.tmp
