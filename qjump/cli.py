@@ -827,8 +827,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``qjump`` console script.
 
-    Returns 0 on success, 2 for bad input (one line on stderr), 130 when interrupted and
-    141 when stdout was closed early (``qjump exact --json | head``).
+    Returns 0 on success, 2 for bad input (one line on stderr), 1 when ``--max-wall`` ended
+    before any trajectory finished (one line), 130 when interrupted and 141 when stdout was
+    closed early (``qjump exact --json | head``).
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -857,6 +858,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qjump: interrupted", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        from .trajectories.trajectory import WallTimeExceeded
+
+        if not isinstance(exc, WallTimeExceeded):
+            raise
+        print(f"qjump {command}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -383,3 +383,25 @@ def test_target_rel_se_reports_whether_it_was_met(capsys):
     assert isinstance(target["met"], bool) and target["stopped_by"] in ("target", "max_wall")
     if target["met"]:
         assert target["achieved_se"] <= target["target_se"]
+
+
+def test_a_wall_cap_that_ends_before_any_trajectory_is_one_line(capsys):
+    code, out, err = run(
+        capsys,
+        "simulate",
+        "--N",
+        "1",
+        "--t-final",
+        "1e7",
+        "--trajectories",
+        "2",
+        "--n-jobs",
+        "1",
+        "--target-rel-se",
+        "0.01",
+        "--max-wall",
+        "0.001",
+        "--quiet",
+    )
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "max_wall: no trajectory finished within 0.001 s" in err and "Traceback" not in err

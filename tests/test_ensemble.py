@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 
 import joblib
 import numpy as np
@@ -11,8 +12,10 @@ import pandas as pd
 import pytest
 
 import qjump
+from qjump.trajectories import ensemble
 from qjump.trajectories.ensemble import control_variate_mean
 from qjump.trajectories.options import TrajectoryOptions
+from qjump.trajectories.trajectory import WallTimeExceeded
 
 #: A single TLS pair at N = 1: cheap, with a unique steady state.
 MODEL = qjump.PaperModel(N=1, dissipation="independent", omega_h=1.5, g_h=(0.5,), g_c=(0.5,))
@@ -116,6 +119,35 @@ def test_wall_cap_also_governs_the_pilot():
     assert t["target_se"] is None
 
 
+def test_a_round_cut_by_the_wall_deadline_is_left_out_whole(monkeypatch):
+    """The deadline abandons the round in flight; the result holds the earlier rounds only,
+    exactly as they would be without a cap, and reports how many were abandoned."""
+    real = ensemble.run_block
+    calls = []
+
+    def cut_third_round(model, spec, options, ids, store, progress, deadline=None):
+        calls.append((ids, deadline))
+        if len(calls) == 3:
+            raise WallTimeExceeded("cut")
+        return real(model, spec, options, ids, store, progress, deadline)
+
+    monkeypatch.setattr(ensemble, "run_block", cut_third_round)
+    r = _run(trajectories=4, target_se=1e-9, max_wall=3600.0, n_jobs=2, backend="serial")
+    t = r.info["target"]
+    assert t["stopped_by"] == "max_wall" and not t["met"] and t["rounds"] == 2
+    # rounds: one trajectory per worker, then the rest of the pilot; the third is dropped
+    assert [list(ids) for ids, _ in calls] == [[0, 1], [2, 3], [4, 5, 6, 7]]
+    assert t["abandoned"] == 4
+    # every round ran under the same wall-clock deadline, max_wall after the start
+    deadlines = {d for _, d in calls}
+    assert len(deadlines) == 1 and 0 < deadlines.pop() - time.time() <= 3600.0
+    monkeypatch.undo()
+    plain = _run(trajectories=4)
+    pd.testing.assert_frame_equal(
+        r.per_trajectory.reset_index(drop=True), plain.per_trajectory, check_exact=True
+    )
+
+
 def test_precision_target_extends_by_rounds_and_stops_on_the_se():
     plain = _run(trajectories=4)
     r = _run(trajectories=4, target_rel_se=0.15, t_final=None)
@@ -146,8 +178,9 @@ def test_precision_target_caps():
     r = _run(trajectories=2, target_se=1e-9, max_time=6 * 300.0)
     assert r.info["target"]["stopped_by"] == "max_time" and not r.info["target"]["met"]
     assert len(r.per_trajectory) * 300.0 <= 6 * 300.0
-    w = _run(trajectories=2, target_se=1e-9, max_wall=1e-3)
-    assert w.info["target"]["stopped_by"] == "max_wall"
+    # a deadline that ends before the first trajectories finish leaves nothing to report
+    with pytest.raises(WallTimeExceeded, match="max_wall: no trajectory finished within 0.001 s"):
+        _run(trajectories=2, t_final=1e7, target_se=1e-9, max_wall=1e-3)
     with pytest.raises(ValueError, match="target_quantity"):
         _run(target_se=1e-3, target_quantity="Q_x")
 

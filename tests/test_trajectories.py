@@ -7,6 +7,7 @@ themselves; expected values come from the exact solver or closed forms.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -176,6 +177,35 @@ def test_seeds_replay_and_n_jobs_independence():
     out = run_trajectory(model, spec, trajectory_seed(7, 4))
     rec4 = a.records[a.records["trajectory"] == 4]
     np.testing.assert_array_equal(out.record_time, rec4["time"].to_numpy())
+
+
+def test_a_deadline_splits_the_loop_without_changing_the_trajectory(monkeypatch):
+    """With a deadline the compiled loop returns every few jumps to read the clock; the
+    trajectory is the same bit for bit.  A deadline that has passed abandons it."""
+    from qjump.trajectories import trajectory
+
+    model = qjump.PaperModel(dissipation="common", interaction="pairwise", omega_h=1.5)
+    spec = TrajectorySpec(
+        t_final=3000,
+        burn_in=50,
+        window=100,
+        sample_interval=2.0,
+        initial_state="thermal",
+        records=True,
+    )
+    times = np.linspace(0.0, 3000.0, 7)
+    whole = run_trajectory(model, spec, trajectory_seed(9, 2), observe_times=times)
+    assert whole.record_time.size > 50 * 16  # many returns to Python below
+    monkeypatch.setattr(trajectory, "DEADLINE_CHECK_WORK", 1)  # a return every 16 jumps
+    split = run_trajectory(
+        model, spec, trajectory_seed(9, 2), observe_times=times, deadline=time.time() + 3600
+    )
+    for field in ("counts", "edge_energy", "state_sum", "record_time", "record_channel"):
+        np.testing.assert_array_equal(getattr(split, field), getattr(whole, field))
+    np.testing.assert_array_equal(split.observed, whole.observed)
+    assert split.n_samples == whole.n_samples
+    with pytest.raises(trajectory.WallTimeExceeded, match="t_final = 3000"):
+        run_trajectory(model, spec, trajectory_seed(9, 2), deadline=time.time() - 1.0)
 
 
 def test_records_schema_and_heat_bookkeeping():

@@ -161,7 +161,8 @@ def trajectory_task(
         rule looks at the SE only, never at the value, so it does not bias the mean; it works
         without any exact input (the running SE over independent trajectories), so also
         where no exact diffusion exists (large N).  With ``max_wall`` the result depends on
-        the machine's speed.
+        the machine's speed, and a point that finishes no trajectory within it stops the
+        study with :class:`~qjump.trajectories.trajectory.WallTimeExceeded`.
     quantities : list of str, optional
         Values to keep (default :data:`~qjump.studies.config.DEFAULT_QUANTITIES`;
         ``["all"]``: every value).

@@ -64,7 +64,13 @@ from .estimates import counting_statistics_from_windows
 from .options import TrajectoryOptions
 from .records import record_frame, window_frame
 from .resources import check_trajectory_resources
-from .trajectory import TrajectoryOutput, TrajectorySpec, run_trajectory, trajectory_seed
+from .trajectory import (
+    TrajectoryOutput,
+    TrajectorySpec,
+    WallTimeExceeded,
+    run_trajectory,
+    trajectory_seed,
+)
 
 __all__ = ["TrajectoryResult", "default_burn_in", "simulate"]
 
@@ -211,15 +217,18 @@ def run_batch(
     spec: TrajectorySpec,
     ids: list[int],
     seeds: list[np.random.SeedSequence],
+    deadline: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Run a batch of trajectories and summarise it (executed in a worker).
 
     Returns the frames ``windows``, ``per_trajectory`` and (with records) ``records``.
+    Raises :class:`~qjump.trajectories.trajectory.WallTimeExceeded` when the wall-clock
+    ``deadline`` (``time.time()``) passes first; a batch that finishes does not depend on it.
     """
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
-        outputs = [run_trajectory(model, spec, s) for s in seeds]
+        outputs = [run_trajectory(model, spec, s, deadline=deadline) for s in seeds]
     frames = {
         "windows": window_frame(model, spec, ids, outputs),
         "per_trajectory": per_trajectory_frame(model, spec, ids, outputs),
@@ -400,8 +409,13 @@ def simulate(
     ``max_wall`` seconds or ``max_time`` simulated time units are spent.  Under ``max_wall``
     the first round is one trajectory per worker and every later round (the rest of the
     pilot included) is trimmed to what fits in the time left, in multiples of the workers,
-    at the wall time per round measured so far; a run stopped before its pilot is complete
-    reports no goal (``target_se`` is ``None``).  The rule looks
+    at the slowest wall time per ``workers`` trajectories measured since the first round.
+    ``max_wall`` is also a hard deadline: the trajectories of a round still running when it
+    passes are abandoned, and the whole round is left out of the result (``abandoned`` in
+    the report), so the run ends within ``max_wall`` plus the assembly of the result.  A
+    run stopped before its pilot is complete reports no goal (``target_se`` is ``None``);
+    one that finishes no trajectory at all raises
+    :class:`~qjump.trajectories.trajectory.WallTimeExceeded`.  The rule looks
     only at the standard error, never at the value: a relative target is turned into an
     absolute goal ``target_rel_se * |value|`` once, from the pilot (or the first rounds whose
     mean is non-zero; four pilots' worth of trajectories with a mean of exactly zero stop the
@@ -461,14 +475,21 @@ def run_block(
     ids: range,
     store,
     progress: bool,
+    deadline: float | None = None,
 ) -> list[dict[str, pd.DataFrame]]:
-    """Run the trajectories ``ids`` as tasks (at most 64 batches) and return their frames."""
+    """Run the trajectories ``ids`` as tasks (at most 64 batches) and return their frames.
+
+    With a wall-clock ``deadline`` (``time.time()``), raises
+    :class:`~qjump.trajectories.trajectory.WallTimeExceeded` when a batch passes it; the
+    batches finished before are in ``store``."""
     tasks = []
     for batch in batch_layout(len(ids)):
         batch_ids = [ids[i] for i in batch]
         params = {"model": model.to_dict(), "spec": dataclasses.asdict(spec), "ids": batch_ids}
         seeds = [trajectory_seed(options.seed, i) for i in batch_ids]
         args = {"model": model, "spec": spec, "ids": batch_ids, "seeds": seeds}
+        if deadline is not None:
+            args["deadline"] = deadline
         tasks.append(
             Task.make(
                 "trajectory-batch",
@@ -504,9 +525,13 @@ def run_to_target(
     M = options.trajectories
     workers = options.workers
     frames: list[dict[str, pd.DataFrame]] = []
-    done = rounds = 0
+    done = rounds = abandoned = 0
     goal = options.target_se
     stopped_by = None
+    deadline = None
+    sub_round_walls: list[float] = []  # wall per `workers` trajectories, round by round
+    if options.max_wall is not None:
+        deadline = time.time() + options.max_wall - (time.perf_counter() - t0)
     while True:
         # the pilot is M trajectories; under a wall cap its first round is one per worker, so
         # the cap also governs the rest of the pilot
@@ -528,8 +553,9 @@ def run_to_target(
             elif goal is not None and math.isfinite(se) and se > 0:  # SE ~ 1/sqrt(M)
                 n_new = max(1, min(done, math.ceil(done * (se / goal) ** 2) - done))
             if options.max_wall is not None:
-                # rounds of `workers` trajectories at the wall time they have cost so far
-                per_round = (time.perf_counter() - t0) / math.ceil(done / workers)
+                # `workers` trajectories at a time, at the slowest wall cost seen since the
+                # first round (which also pays for starting the workers)
+                per_round = max(sub_round_walls[1:] or sub_round_walls)
                 left = options.max_wall - (time.perf_counter() - t0)
                 room = int(left // per_round) * workers
                 if room < 1:
@@ -543,9 +569,27 @@ def run_to_target(
                     break
                 n_new = min(n_new, room)
         # one call per round (at most 64 tasks), so long runs do not pay a dispatch per block
-        frames += run_block(model, spec, options, range(done, done + n_new), store, progress)
+        started = time.perf_counter()
+        try:
+            new = run_block(
+                model, spec, options, range(done, done + n_new), store, progress, deadline
+            )
+        except WallTimeExceeded:
+            # the whole round is dropped: which of its trajectories finish in time depends on
+            # their cost, so keeping the finished ones would favour cheap trajectories
+            abandoned = n_new
+            stopped_by = "max_wall"
+            break
+        sub_round_walls.append((time.perf_counter() - started) / math.ceil(n_new / workers))
+        frames += new
         done += n_new
         rounds += 1
+    if not frames:
+        raise WallTimeExceeded(
+            f"max_wall: no trajectory finished within {options.max_wall:g} s (the first "
+            f"{abandoned} trajectories of {spec.t_final:g} time units each were abandoned); "
+            f"allow more wall time or run shorter trajectories (t_final, burn_in)"
+        )
     per = pd.concat([f["per_trajectory"] for f in frames])
     mean, se = quantity_estimate(per, q)
     report = {
@@ -557,6 +601,7 @@ def run_to_target(
         "met": stopped_by == "target",
         "stopped_by": stopped_by,
         "rounds": rounds,
+        "abandoned": abandoned,
     }
     return frames, report
 
@@ -580,8 +625,10 @@ def package_versions() -> dict[str, str]:
     }
 
 
-def _batch_task(model, spec, ids, seeds):
-    return run_batch(model, spec, ids, seeds), {}
+def _batch_task(model, spec, ids, seeds, deadline=None):
+    # the deadline is not part of the task key: a batch either finishes, with the result the
+    # key stands for, or raises and stores nothing
+    return run_batch(model, spec, ids, seeds, deadline), {}
 
 
 RUN_FILES = (

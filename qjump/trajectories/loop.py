@@ -149,18 +149,23 @@ def _pick_channel(weights, u):
 
 
 @nb.njit(cache=True)
-def advance(state, prop, ws, sec, sched, out, rng, t_stop):
+def advance(state, prop, ws, sec, sched, out, rng, t_stop, max_jumps):
     """Advance one trajectory to ``t_stop`` (resumable; see the module docstring).
 
     Returns 0 when ``t_stop`` is reached, 1 when the record buffer is full (grow
-    ``out.rec_t``/``out.rec_ch`` and call again).
+    ``out.rec_t``/``out.rec_ch`` and call again), 2 after ``max_jumps`` jumps in this call
+    (call again; the caller may look at the clock in between).  Returning and calling again
+    changes nothing: the trajectory is the same bit for bit however it is split.
     """
     st = state[0]
     dmax = ws.psi.size
     psi = np.empty(dmax, np.complex128)
     weights = np.empty(sec.ch_bath.size)
     record = out.rec_t.size > 0
+    jumps = 0
     while True:
+        if jumps >= max_jumps:
+            return 2
         t = st.t
         k = st.sector
         tau = st.pending
@@ -195,6 +200,7 @@ def advance(state, prop, ws, sec, sched, out, rng, t_stop):
         st.t = t_jump
         st.pending = -1.0
         st.target = -1.0
+        jumps += 1
         if t_jump >= sched.burn_in:
             w_idx = int((t_jump - sched.burn_in) / sched.window)
             if w_idx >= sched.n_windows:
