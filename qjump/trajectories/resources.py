@@ -4,9 +4,13 @@ Owns :func:`trajectory_resources` (the estimate, from sector dimensions only) an
 :func:`check_trajectory_resources` (refuses runs that do not fit, with a one-line reason).
 
 The estimates are closed forms in the sector dimensions ``d_k = C(2N, k)`` (no operator is
-built); the time per simulated time unit is an order of magnitude (jump-rate bound times a
-per-jump cost measured with ``benchmarks/bench_throughput.py``), meant for "will this take
-seconds or days", not for scheduling.
+built).  The time per simulated time unit is the thermal jump rate times a per-jump cost,
+averaged over the sectors with the weights of the thermal product state (each qubit excited
+with probability ``n_i / (2 n_i + 1)``), which is where a trajectory spends its time once it
+has relaxed (the interaction is weak); the constants are fitted to the per-N timings of
+``benchmarks/bench_scaling.py`` so that the estimate stays above them (1.1-2.1x at N = 2-10
+in ``RESULTS-scaling.md``).  It is meant for "will this take seconds or days", not for
+scheduling.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ __all__ = [
 
 #: Largest N the engine represents: basis states of the 2N qubits are int64 bit strings.
 MAX_N = 31
-#: Per-jump cost model ``seconds = A + B d^2`` (eigen; ``d`` the largest sector dimension)
-#: and ``seconds = C0 + C m d (1 + N^2)`` per Krylov step (``m`` Krylov vectors).
-_EIGEN_A, _EIGEN_B, _KRYLOV_C0, _KRYLOV_C = 1.5e-6, 5e-9, 6e-5, 4e-9
+#: Per-jump cost model ``seconds = A + B <d^2>`` (eigen) and ``seconds = C0 + C m <d> (1 + N^2)``
+#: (Krylov, ``m`` Krylov vectors), ``<.>`` the thermal average over the sectors of dimension
+#: ``d``.  Fitted to RESULTS-scaling.md (2026-11-26): measured seconds per jump 1.2e-6 (N = 2),
+#: 3.4e-6 (3), 1.5e-5 (4), 1.9e-4 (5); Krylov ``C`` 2.2e-9 to 5.4e-9 at N = 6-10.
+_EIGEN_A, _EIGEN_B, _KRYLOV_C0, _KRYLOV_C = 1.5e-6, 1e-8, 6e-5, 5.5e-9
 _COMPLEX, _INDEX = 16, 8
 #: Peak bytes of the quantity operators, support and functionals of the ``all`` selection, per
 #: ``2^(2N) N^2`` pairwise (measured 650 at N = 7, 8, 9) and per ``2^(2N) N^3`` all-to-all,
@@ -52,7 +58,8 @@ class Resources:
     memory_bytes : int
         Peak memory of the model's operators and the engine's arrays (one process).
     seconds_per_time_unit : float
-        CPU seconds per simulated time unit (order of magnitude).
+        CPU seconds per simulated time unit once relaxed (an upper estimate; a start far from
+        the thermal sectors, such as the ground state at N >= 8, costs more at first).
     jump_rate : float
         Jumps per time unit assumed (each qubit at its bath's thermal rate).
     """
@@ -113,16 +120,27 @@ def trajectory_resources(
         engine = 5 * D * dmax * _COMPLEX + 6 * dmax * dmax * _COMPLEX
         if name == "eigen":
             engine += 2 * n_ch * len(dims) * dmax * dmax * _COMPLEX
-    # thermal-qubit jump rate 2 g^2 n (n + 1) / (2 n + 1) summed over baths and sites
+    # thermal-qubit jump rate 2 g^2 n (n + 1) / (2 n + 1) summed over baths and sites, and the
+    # sector weights of the thermal product state (excitation probability n / (2 n + 1))
     rate = 0.0
+    weights = [1.0]
     for b in "hc":
         nb = model.bath(b)[2]
         rate += sum(2 * g * g * nb * (nb + 1) / (2 * nb + 1) for g in model.bath(b)[3])
+        for _ in range(N):
+            p = nb / (2 * nb + 1)
+            weights = [
+                (1 - p) * (weights[k] if k < len(weights) else 0.0)
+                + p * (weights[k - 1] if k else 0.0)
+                for k in range(len(weights) + 1)
+            ]
     if name == "krylov":
         # steps are at least as frequent as jumps; m = 30 Krylov vectors
-        per_jump = _KRYLOV_C0 + _KRYLOV_C * 30 * dmax * (1 + N * N)
+        mean_d = sum(w * d for w, d in zip(weights, dims, strict=True))
+        per_jump = _KRYLOV_C0 + _KRYLOV_C * 30 * mean_d * (1 + N * N)
     else:
-        per_jump = _EIGEN_A + _EIGEN_B * dmax * dmax
+        mean_d2 = sum(w * d * d for w, d in zip(weights, dims, strict=True))
+        per_jump = _EIGEN_A + _EIGEN_B * mean_d2
     return Resources(name, int(system + engine), rate * per_jump, rate)
 
 
