@@ -409,7 +409,8 @@ def simulate(
     ``max_wall`` seconds or ``max_time`` simulated time units are spent.  Under ``max_wall``
     the first round is one trajectory per worker and every later round (the rest of the
     pilot included) is trimmed to what fits in the time left, in multiples of the workers,
-    at the slowest wall time per ``workers`` trajectories measured since the first round.
+    at :data:`WALL_MARGIN` times the slowest wall time per ``workers`` trajectories measured
+    since the first round, and within four such rounds of the cap to ``workers`` trajectories.
     ``max_wall`` is also a hard deadline: the trajectories of a round still running when it
     passes are abandoned, and the whole round is left out of the result (``abandoned`` in
     the report), so the run ends within ``max_wall`` plus the assembly of the result.  A
@@ -511,6 +512,10 @@ def run_block(
     return [payloads[t.key].frames for t in tasks]
 
 
+#: Under ``max_wall`` a round starts only if this many times its expected wall time is left.
+WALL_MARGIN = 1.25
+
+
 def run_to_target(
     model: PaperModel,
     spec: TrajectorySpec,
@@ -554,14 +559,16 @@ def run_to_target(
                 n_new = max(1, min(done, math.ceil(done * (se / goal) ** 2) - done))
             if options.max_wall is not None:
                 # `workers` trajectories at a time, at the slowest wall cost seen since the
-                # first round (which also pays for starting the workers)
-                per_round = max(sub_round_walls[1:] or sub_round_walls)
+                # first round (which also pays for starting the workers), with a margin: a
+                # round the deadline cuts is lost whole
+                per_round = WALL_MARGIN * max(sub_round_walls[1:] or sub_round_walls)
                 left = options.max_wall - (time.perf_counter() - t0)
-                room = int(left // per_round) * workers
-                if room < 1:
+                fits = int(left // per_round)
+                if fits < 1:
                     stopped_by = "max_wall"
                     break
-                n_new = min(n_new, room)
+                # near the end one trajectory per worker at a time, so that a cut loses less
+                n_new = min(n_new, workers if fits <= 4 else fits * workers)
             if options.max_time is not None:
                 room = int(options.max_time // spec.measured_time) - done
                 if room < 1:

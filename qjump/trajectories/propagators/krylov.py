@@ -16,9 +16,21 @@ The a-posteriori estimate of Saad (1992) for the error of this approximation,
 
     err(h) = h_{m+1,m} h |e_m^T phi_1(-i h H_m) e_1|,   phi_1(z) = (e^z - 1)/z,
 
-evaluated in the eigenbasis of ``H_m``, is kept below ``KRYLOV_TOL`` (absolute, for a
-unit-norm start) by halving ``h``; the next step starts from ``2 h``.  If the Arnoldi process
-breaks down (``h_{m+1,m} ~ 0``) the subspace is invariant and the step is exact for any ``h``.
+evaluated in the eigenbasis of ``H_m`` (``O(m)`` per ``h``), is kept below ``KRYLOV_TOL``
+(absolute, for a unit-norm start).  If the Arnoldi process breaks down (``h_{m+1,m} ~ 0``)
+the subspace is invariant and the step is exact for any ``h``.
+
+Adaptive basis
+--------------
+A step only has to reach the next jump: every jump starts a new basis.  The first Arnoldi
+vector gives the decay rate of the norm, ``Gamma = -2 Im <psi|H_eff|psi>``, and with it the
+delay ``h_goal = STEP_REACH (-ln r) / Gamma`` at which the norm would reach its target ``r``
+if it kept decaying at that rate.  The basis grows by ``KRYLOV_GROW`` vectors at a time until
+``err(h_goal) <= KRYLOV_TOL`` (at most ``KRYLOV_M``); the accepted step is then doubled while
+the estimate allows, or halved until it does when the basis is full.  At N = 6 (d <= 924)
+this cut the time per simulated time unit about 3x against a fixed basis of 30 vectors: the
+mean waiting time between jumps (~0.2) needs far fewer vectors than 30, and the
+Gram-Schmidt work grows like ``m^2``.
 
 Within an accepted step the state is an eigen-coefficient vector of ``H_m`` with Gram matrix
 ``W^dag W``, so the jump time (norm target rescaled by the norms at the earlier step ends)
@@ -50,6 +62,11 @@ __all__ = ["KRYLOV_M", "KRYLOV_TOL", "KrylovData", "KrylovWorkspace", "krylov_pr
 KRYLOV_TOL = 1e-9
 #: Maximum Krylov dimension.
 KRYLOV_M = 30
+#: The basis grows by this many vectors until one step reaches :data:`STEP_REACH` times the
+#: estimated delay of the jump ...
+KRYLOV_GROW = 4
+#: ... a margin over ``-ln(r) / Gamma`` (the delay if the norm decayed at its initial rate).
+STEP_REACH = 1.0
 
 #: ``krylov``: sparse ``H_eff`` blocks (CSR block ``k`` maps sector ``k`` to itself).
 KrylovData = namedtuple("KrylovData", "H m_max")
@@ -122,21 +139,18 @@ def _phi1(z):
 
 
 @nb.njit(cache=True, fastmath=FAST)
-def _arnoldi(prop, ws, d, k):
-    """Build the Krylov basis of the reference state; returns (m, h_{m+1,m}, breakdown).
+def _arnoldi(prop, ws, d, k, j0, j1):
+    """Extend the Krylov basis of the reference state from ``j0`` to ``j1`` vectors (``Q[0]``
+    and the first ``j0`` columns of ``Hm`` already built); returns (m, h_{m+1,m}, breakdown).
 
     Compiled with the fast-math flags of the eigen kernels (:data:`.eigen.FAST`), which lets
     the Gram-Schmidt sums be reordered and vectorised: the Arnoldi process of the largest
     N = 6 sector took 3.7-3.9 ms against 4.5-5.0 ms without them (same basis to 5e-15).
     """
-    m_max = min(ws.mu.size, d)
     Q, Hm, w = ws.Q, ws.Hm, ws.tmp
-    Hm[:, :] = 0j
-    psi = ws.psi
-    for a in range(d):
-        Q[0, a] = psi[a]
     cs = ws.y  # scratch for the Gram-Schmidt coefficients
-    for j in range(m_max):
+    beta = 0.0
+    for j in range(j0, j1):
         csr_apply(prop.H, k, d, Q[j], w)
         for _ in range(2):
             for i in range(j + 1):
@@ -160,17 +174,42 @@ def _arnoldi(prop, ws, d, k):
             return j + 1, 0.0, True
         for a in range(d):
             Q[j + 1, a] = w[a] / beta
-    return m_max, beta, False
+    return j1, beta, False
+
+
+@nb.njit(cache=True)
+def _step_error(W, mu, c, m, beta, h):
+    """Saad's a-posteriori error estimate ``h_{m+1,m} h |e_m^T phi_1(-i h H_m) e_1|``."""
+    phi_e = 0j
+    for a in range(m):
+        phi_e += W[m - 1, a] * _phi1(-1j * h * mu[a]) * c[a]
+    return beta * h * abs(phi_e)
 
 
 @nb.njit(cache=True)
 def _find_jump(prop, ws, sec, st, k, t_left):
     d = sec.dims[k]
-    m, beta, breakdown = _arnoldi(prop, ws, d, k)
-    mu, W = np.linalg.eig(np.ascontiguousarray(ws.Hm[:m, :m]))
-    e1 = np.zeros(m, np.complex128)
-    e1[0] = 1.0
-    c = np.linalg.solve(W, e1)
+    m_max = min(ws.mu.size, d)
+    ws.Hm[:, :] = 0j
+    psi, Q = ws.psi, ws.Q
+    for a in range(d):
+        Q[0, a] = psi[a]
+    m, beta, breakdown = _arnoldi(prop, ws, d, k, 0, 1)
+    # the step aims past the jump: the norm target r is reached near -ln(r) / Gamma, Gamma =
+    # <psi| sum_j L_j^dag L_j |psi> = -2 Im <psi|H_eff|psi> the decay rate of the norm at s = 0
+    gamma = -2.0 * ws.Hm[0, 0].imag
+    h_goal = t_left
+    if gamma > 0.0:
+        h_goal = min(t_left, STEP_REACH * -np.log(st.target) / gamma)
+    # grow the basis until one step reaches h_goal (or the basis is full)
+    while True:
+        mu, W = np.linalg.eig(np.ascontiguousarray(ws.Hm[:m, :m]))
+        e1 = np.zeros(m, np.complex128)
+        e1[0] = 1.0
+        c = np.linalg.solve(W, e1)
+        if breakdown or m == m_max or _step_error(W, mu, c, m, beta, h_goal) <= KRYLOV_TOL:
+            break
+        m, beta, breakdown = _arnoldi(prop, ws, d, k, m, min(m_max, m + KRYLOV_GROW))
     ws.scal[0] = m
     ws.scal[1] = beta
     ws.mu[:m] = mu
@@ -184,14 +223,18 @@ def _find_jump(prop, ws, sec, st, k, t_left):
             Gw[a, b] = G[a, b]
             Sw[a, b] = f * G[a, b]
             Tw[a, b] = f * f * G[a, b]
-    h = t_left if breakdown else min(2.0 * ws.scal[2], t_left)
-    while not breakdown:
-        phi_e = 0j
-        for a in range(m):
-            phi_e += W[m - 1, a] * _phi1(-1j * h * mu[a]) * c[a]
-        if beta * h * abs(phi_e) <= KRYLOV_TOL:
-            break
-        h *= 0.5
+    h = t_left
+    if not breakdown:
+        h = h_goal
+        if _step_error(W, mu, c, m, beta, h) <= KRYLOV_TOL:
+            # the same basis may reach further for free (estimates cost O(m))
+            while h < t_left and _step_error(W, mu, c, m, beta, min(2.0 * h, t_left)) <= (
+                KRYLOV_TOL
+            ):
+                h = min(2.0 * h, t_left)
+        else:
+            while _step_error(W, mu, c, m, beta, h) > KRYLOV_TOL:
+                h *= 0.5
     ws.scal[2] = h
     propagate(ws.c, ws.mu, m, h, ws.coef)
     n_end = quadratic_form(ws.G, 0, m, ws.coef)
