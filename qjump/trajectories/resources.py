@@ -8,7 +8,7 @@ built).  The time per simulated time unit is the thermal jump rate times a per-j
 averaged over the sectors with the weights of the thermal product state (each qubit excited
 with probability ``n_i / (2 n_i + 1)``), which is where a trajectory spends its time once it
 has relaxed (the interaction is weak); the constants are fitted to the per-N timings of
-``benchmarks/bench_scaling.py`` so that the estimate stays above them (1.1-2.1x at N = 2-10
+``benchmarks/bench_scaling.py`` so that the estimate stays above them (1.3-2.2x at N = 2-10
 in ``RESULTS-scaling.md``).  It is meant for "will this take seconds or days", not for
 scheduling.
 """
@@ -34,9 +34,10 @@ __all__ = [
 MAX_N = 31
 #: Per-jump cost model ``seconds = A + B <d^2>`` (eigen) and ``seconds = C0 + C m <d> (1 + N^2)``
 #: (Krylov, ``m`` Krylov vectors), ``<.>`` the thermal average over the sectors of dimension
-#: ``d``.  Fitted to RESULTS-scaling.md (2026-11-26): measured seconds per jump 1.2e-6 (N = 2),
-#: 3.4e-6 (3), 1.5e-5 (4), 1.9e-4 (5); Krylov ``C`` 2.2e-9 to 5.4e-9 at N = 6-10.
-_EIGEN_A, _EIGEN_B, _KRYLOV_C0, _KRYLOV_C = 1.5e-6, 1e-8, 6e-5, 5.5e-9
+#: ``d``.  Fitted to RESULTS-scaling.md (2026-11-27): measured seconds per jump 1.1e-6 (N = 2),
+#: 2.9e-6 (3), 1.1e-5 (4), 1.7e-4 (5); with the adaptive Krylov basis (which rarely needs
+#: ``m = 30``) ``C`` 0.7e-9 (N = 10) to 1.5e-9 (N = 6).
+_EIGEN_A, _EIGEN_B, _KRYLOV_C0, _KRYLOV_C = 1.5e-6, 1e-8, 6e-5, 1.6e-9
 _COMPLEX, _INDEX = 16, 8
 #: Peak bytes of the quantity operators, support and functionals of the ``all`` selection, per
 #: ``2^(2N) N^2`` pairwise (measured 650 at N = 7, 8, 9) and per ``2^(2N) N^3`` all-to-all,

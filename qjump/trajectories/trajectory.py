@@ -43,8 +43,9 @@ AUTO_DENSE_MAX = 20
 #: ... and dense eigendecompositions up to this one (``N <= 5``), Krylov beyond (measured: at
 #: N = 6 Krylov steps are faster per time unit and need no minute-long eigendecompositions).
 AUTO_EIGEN_MAX = 252
-#: With a deadline, the compiled loop hands control back to look at the clock about every
-#: this many jumps x sector dimensions (~0.01-0.1 s of work at any N; never below 16 jumps).
+#: With a deadline, the compiled loop hands control back to look at the clock every
+#: ``DEADLINE_CHECK_WORK // dmax`` jumps (at least one), ``dmax`` the largest sector: about
+#: 0.03-0.2 s of work at N = 2-10 on the machine of ``benchmarks/RESULTS-scaling.md``.
 DEADLINE_CHECK_WORK = 200_000
 
 
@@ -207,7 +208,7 @@ def run_trajectory(
     deadline : float, optional
         Wall-clock time (``time.time()``, seconds since the epoch) after which the trajectory
         is abandoned with :class:`WallTimeExceeded`.  The clock is read between chunks of
-        jumps (about 0.01-0.1 s of work each); a trajectory that finishes is the same bit for
+        jumps (:data:`DEADLINE_CHECK_WORK`); a trajectory that finishes is the same bit for
         bit with or without a deadline.
 
     Raises
@@ -255,7 +256,7 @@ def run_trajectory(
     state = new_state(k0, sched)
     chunk = np.iinfo(np.int64).max
     if deadline is not None:
-        chunk = max(16, DEADLINE_CHECK_WORK // int(sec.dims.max()))
+        chunk = max(1, DEADLINE_CHECK_WORK // int(sec.dims.max()))
     while status := advance(state, prop, ws, sec, sched, out, rng, spec.t_final, chunk):
         if status == 1:
             out = out._replace(
