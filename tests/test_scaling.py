@@ -183,48 +183,37 @@ def test_large_models_build_without_full_operator_space():
 
 
 @pytest.mark.slow
-def test_krylov_path_reproduces_eigen_kernel():
-    """The Krylov propagator (used for N >= 7) follows the exact eigen one: same jumps
+@pytest.mark.parametrize(
+    "N, dissipation, interaction, initial_state, t_final, seed",
+    [
+        (3, "cascaded", "all-to-all", "ground", 150.0, 3),
+        # the middle sectors (d = 56, 70) exceed the largest Krylov basis (30 vectors)
+        (4, "common", "pairwise", "thermal", 300.0, 8),
+    ],
+)
+def test_krylov_path_reproduces_eigen_kernel(
+    N, dissipation, interaction, initial_state, t_final, seed
+):
+    """The Krylov propagator (``auto`` from N = 6), whose basis grows per step until it
+    reaches the estimated delay of the next jump, follows the exact eigen one: same jumps
     and channels, jump times within the documented error control."""
-    model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="cascaded", interaction="all-to-all")
+    model = qjump.PaperModel(N=N, omega_h=1.5, dissipation=dissipation, interaction=interaction)
     spec = TrajectorySpec(
-        t_final=150.0,
+        t_final=t_final,
         burn_in=0.0,
         window=50.0,
         sample_interval=1.0,
-        initial_state="ground",
+        initial_state=initial_state,
         records=True,
     )
-    ref = run_trajectory(model, spec, trajectory_seed(3, 0))
-    kry = run_trajectory(model, spec, trajectory_seed(3, 0), propagator="krylov")
+    ref = run_trajectory(model, spec, trajectory_seed(seed, 0), propagator="eigen-large")
+    kry = run_trajectory(model, spec, trajectory_seed(seed, 0), propagator="krylov")
     assert ref.counts.sum() > 250
     np.testing.assert_array_equal(ref.counts, kry.counts)
     np.testing.assert_array_equal(ref.record_channel, kry.record_channel)
     np.testing.assert_allclose(kry.record_time, ref.record_time, rtol=0, atol=1e-7)
     np.testing.assert_allclose(kry.state_sum, ref.state_sum, atol=1e-6)
     assert ref.n_samples == kry.n_samples
-
-
-@pytest.mark.slow
-def test_adaptive_krylov_basis_follows_the_eigen_kernel_where_sectors_exceed_it():
-    """At N = 4 the middle sectors (d = 56, 70) are larger than the Krylov basis (at most 30
-    vectors), which grows per step until it reaches the estimated jump delay: still the same
-    jumps and channels as the dense eigen kernel, jump times to the error control."""
-    model = qjump.PaperModel(N=4, omega_h=1.5, dissipation="common", interaction="pairwise")
-    spec = TrajectorySpec(
-        t_final=300.0,
-        burn_in=0.0,
-        window=100.0,
-        sample_interval=1.0,
-        initial_state="thermal",
-        records=True,
-    )
-    ref = run_trajectory(model, spec, trajectory_seed(8, 1), propagator="eigen-large")
-    kry = run_trajectory(model, spec, trajectory_seed(8, 1), propagator="krylov")
-    assert ref.counts.sum() > 500
-    np.testing.assert_array_equal(ref.record_channel, kry.record_channel)
-    np.testing.assert_allclose(kry.record_time, ref.record_time, rtol=0, atol=1e-7)
-    np.testing.assert_allclose(kry.state_sum, ref.state_sum, atol=1e-6)
 
 
 def test_resource_estimate_covers_the_built_arrays_and_refuses_what_does_not_fit():
