@@ -72,7 +72,7 @@ STEP_REACH = 1.0
 KrylovData = namedtuple("KrylovData", "H m_max")
 #: Workspace: reference state ``psi``; the current step ``Q``, ``Hm``, ``mu``, ``W``, ``c``,
 #: ``G``, ``S``; scratch ``coef``, ``y``, ``work``, ``jpsi``, ``new``, ``tmp``; ``scal`` =
-#: [subspace dimension, h_{m+1,m}, step length h].
+#: [subspace dimension of the current step].
 KrylovWorkspace = namedtuple(
     "KrylovWorkspace", "psi Q Hm mu W c G S T coef y work jpsi new tmp scal"
 )
@@ -108,7 +108,7 @@ def workspace(prop: KrylovData, sec: SectorData) -> KrylovWorkspace:
         jpsi=c(dmax, complex),
         new=c(dmax, complex),
         tmp=c(dmax, complex),
-        scal=np.array([0.0, 0.0, 0.5]),
+        scal=np.array([0.0]),
     )
 
 
@@ -211,7 +211,6 @@ def _find_jump(prop, ws, sec, st, k, t_left):
             break
         m, beta, breakdown = _arnoldi(prop, ws, d, k, m, min(m_max, m + KRYLOV_GROW))
     ws.scal[0] = m
-    ws.scal[1] = beta
     ws.mu[:m] = mu
     ws.W[:m, :m] = W
     ws.c[:m] = c
@@ -235,7 +234,6 @@ def _find_jump(prop, ws, sec, st, k, t_left):
         else:
             while _step_error(W, mu, c, m, beta, h) > KRYLOV_TOL:
                 h *= 0.5
-    ws.scal[2] = h
     propagate(ws.c, ws.mu, m, h, ws.coef)
     n_end = quadratic_form(ws.G, 0, m, ws.coef)
     if n_end > st.target:
