@@ -18,9 +18,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
 from ..execution.memory import available_memory
+from ..liouville.dynamics import thermal_excitation
 from ..model import PaperModel
 from ..system.quantities import check_selection
+from .propagators.krylov import KRYLOV_M
 from .trajectory import choose_propagator
 
 __all__ = [
@@ -121,27 +125,21 @@ def trajectory_resources(
         engine = 5 * D * dmax * _COMPLEX + 6 * dmax * dmax * _COMPLEX
         if name == "eigen":
             engine += 2 * n_ch * len(dims) * dmax * dmax * _COMPLEX
-    # thermal-qubit jump rate 2 g^2 n (n + 1) / (2 n + 1) summed over baths and sites, and the
-    # sector weights of the thermal product state (excitation probability n / (2 n + 1))
+    # thermal-qubit jump rate 2 g^2 n (n + 1) / (2 n + 1) summed over baths and sites
     rate = 0.0
-    weights = [1.0]
     for b in "hc":
         nb = model.bath(b)[2]
         rate += sum(2 * g * g * nb * (nb + 1) / (2 * nb + 1) for g in model.bath(b)[3])
-        for _ in range(N):
-            p = nb / (2 * nb + 1)
-            weights = [
-                (1 - p) * (weights[k] if k < len(weights) else 0.0)
-                + p * (weights[k - 1] if k else 0.0)
-                for k in range(len(weights) + 1)
-            ]
+    # sector weights of the thermal product state: the distribution of the excitation number
+    weights = np.array([1.0])
+    for p in thermal_excitation(model):
+        weights = np.convolve(weights, [1.0 - p, p])
+    d = np.array(dims, dtype=float)
     if name == "krylov":
-        # steps are at least as frequent as jumps; m = 30 Krylov vectors
-        mean_d = sum(w * d for w, d in zip(weights, dims, strict=True))
-        per_jump = _KRYLOV_C0 + _KRYLOV_C * 30 * mean_d * (1 + N * N)
+        # C is fitted with m = KRYLOV_M (the adaptive basis is usually smaller)
+        per_jump = _KRYLOV_C0 + _KRYLOV_C * KRYLOV_M * float(weights @ d) * (1 + N * N)
     else:
-        mean_d2 = sum(w * d * d for w, d in zip(weights, dims, strict=True))
-        per_jump = _EIGEN_A + _EIGEN_B * mean_d2
+        per_jump = _EIGEN_A + _EIGEN_B * float(weights @ d**2)
     return Resources(name, int(system + engine), rate * per_jump, rate)
 
 

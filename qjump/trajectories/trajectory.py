@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from ..liouville.dynamics import thermal_excitation
 from ..liouville.steady import steady_state
 from ..model import PaperModel
 from ..system.context import model_system
@@ -159,11 +160,7 @@ def _initial_state(model: PaperModel, spec: TrajectorySpec, rng: np.random.Gener
     if spec.initial_state == "ground":
         bits = np.zeros(model.n_qubits, dtype=np.int64)
     elif spec.initial_state == "thermal":
-        p = np.array(
-            [model.n_h / (2 * model.n_h + 1)] * model.N
-            + [model.n_c / (2 * model.n_c + 1)] * model.N
-        )
-        bits = (rng.random(model.n_qubits) < p).astype(np.int64)
+        bits = (rng.random(model.n_qubits) < thermal_excitation(model)).astype(np.int64)
     else:  # validated earlier
         raise ValueError(f"initial_state: unknown value {spec.initial_state!r}")
     index = int(np.sum(bits << (model.n_qubits - 1 - np.arange(model.n_qubits))))
