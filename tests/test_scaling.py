@@ -184,20 +184,27 @@ def test_large_models_build_without_full_operator_space():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "N, dissipation, interaction, initial_state, t_final, seed",
+    "N, dissipation, interaction, temperatures, initial_state, t_final, seed",
     [
-        (3, "cascaded", "all-to-all", "ground", 150.0, 3),
+        (3, "cascaded", "all-to-all", (2.0, 1.0), "ground", 150.0, 3),
         # the middle sectors (d = 56, 70) exceed the largest Krylov basis (30 vectors)
-        (4, "common", "pairwise", "thermal", 300.0, 8),
+        (4, "common", "pairwise", (2.0, 1.0), "thermal", 300.0, 8),
+        # cold baths: long waits between jumps, so steps reach far
+        (3, "independent", "pairwise", (0.4, 0.3), "thermal", 6000.0, 5),
+        # hot baths: short waits in well-filled sectors
+        (3, "common", "all-to-all", (8.0, 5.0), "thermal", 120.0, 6),
     ],
 )
 def test_krylov_path_reproduces_eigen_kernel(
-    N, dissipation, interaction, initial_state, t_final, seed
+    N, dissipation, interaction, temperatures, initial_state, t_final, seed
 ):
     """The Krylov propagator (``auto`` from N = 6), whose basis grows per step until it
     reaches the estimated delay of the next jump, follows the exact eigen one: same jumps
     and channels, jump times within the documented error control."""
-    model = qjump.PaperModel(N=N, omega_h=1.5, dissipation=dissipation, interaction=interaction)
+    T_h, T_c = temperatures
+    model = qjump.PaperModel(
+        N=N, omega_h=1.5, dissipation=dissipation, interaction=interaction, T_h=T_h, T_c=T_c
+    )
     spec = TrajectorySpec(
         t_final=t_final,
         burn_in=0.0,

@@ -9,8 +9,9 @@ averaged over the sectors with the weights of the thermal product state (each qu
 with probability ``n_i / (2 n_i + 1)``), which is where a trajectory spends its time once it
 has relaxed (the interaction is weak); the constants are fitted to the per-N timings of
 ``benchmarks/bench_scaling.py`` so that the estimate stays above them (1.3-2.2x at N = 2-10
-in ``RESULTS-scaling.md``).  It is meant for "will this take seconds or days", not for
-scheduling.
+in the run they were fitted to; 0.92x at N = 3 to 2.4x at N = 10 in the latest
+``RESULTS-scaling.md``, on a slower machine and a faster Krylov kernel).  It is meant for
+"will this take seconds or days", not for scheduling.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ class Resources:
     memory_bytes : int
         Peak memory of the model's operators and the engine's arrays (one process).
     seconds_per_time_unit : float
-        CPU seconds per simulated time unit once relaxed (an upper estimate; a start far from
-        the thermal sectors, such as the ground state at N >= 8, costs more at first).
+        CPU seconds per simulated time unit once relaxed (meant as an upper estimate, and
+        within 10 % of the measurement where it is not; a start far from the thermal
+        sectors, such as the ground state at N >= 8, costs more at first).
     jump_rate : float
         Jumps per time unit assumed (each qubit at its bath's thermal rate).
     """
