@@ -13,7 +13,7 @@ import pytest
 
 import qjump
 from qjump.trajectories import ensemble
-from qjump.trajectories.ensemble import control_variate_mean
+from qjump.trajectories.ensemble import control_variate_mean, current_controls
 from qjump.trajectories.options import TrajectoryOptions
 from qjump.trajectories.trajectory import WallTimeExceeded
 
@@ -158,9 +158,10 @@ def test_precision_target_extends_by_rounds_and_stops_on_the_se():
     pilot = r.per_trajectory[r.per_trajectory.trajectory < 4]
     # goal and SE are those of the reported estimator (counted Q_h with its flow as control
     # variate), recomputed here from the per-trajectory values
-    pilot_mean, _ = control_variate_mean(pilot["Q_h"], pilot["Q_h_flow"])
+    pilot_mean, _ = control_variate_mean(pilot["Q_h"], current_controls(pilot, "Q_h"))
     assert t["target_se"] == pytest.approx(0.15 * abs(pilot_mean), rel=1e-12)
-    _, se = control_variate_mean(r.per_trajectory["Q_h"], r.per_trajectory["Q_h_flow"])
+    per = r.per_trajectory
+    _, se = control_variate_mean(per["Q_h"], current_controls(per, "Q_h"))
     assert t["achieved_se"] == pytest.approx(se, rel=1e-12) == r.se["Q_h"]
     # each round at most doubles the run: 4, then at most 8, 16, ... trajectories
     assert t["rounds"] >= 2 and 4 < len(r.per_trajectory) <= 4 * 2 ** (t["rounds"] - 1)

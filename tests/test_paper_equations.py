@@ -98,6 +98,38 @@ def test_cascade_is_one_way():
     np.testing.assert_allclose(L_cas, ref.liouvillian(), atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize(("dissipation", "interaction"), SCENARIOS, ids=SCENARIO_IDS)
+def test_generator_controls_are_the_adjoint_of_the_paper_liouvillian(dissipation, interaction):
+    """Each sampled control ``gen_<A>`` is ``L^dag(A)``: ``Tr[L^dag(A) rho] = Tr[A L(rho)]``
+    for random (not block-diagonal) states, with ``L`` the reference transcription of Eq. (4),
+    at odd parameters (N = 2) and at N = 1, where the controls that are combinations of
+    others (``H0_i^2``, ``Gamma_i``) are left out."""
+    from qjump.system.context import model_system
+
+    rng = np.random.default_rng(17)
+    for model in (odd_model(dissipation, interaction), paper_model(dissipation, interaction, 1.5)):
+        ref = PaperReference.from_model(model)
+        q = model_system(model).quantities
+        assert len(q.control_names) == 10
+        for _ in range(2):
+            X = rng.normal(size=(16, 16)) + 1j * rng.normal(size=(16, 16))
+            rho = X @ X.conj().T
+            L_rho = ref.rhs(rho)
+            for name in q.control_names:
+                A = q.control_observable(name[4:]).toarray()
+                G = q.operators[name].toarray()
+                np.testing.assert_allclose(
+                    np.trace(G @ rho), np.trace(A @ L_rho), rtol=1e-12, atol=1e-12, err_msg=name
+                )
+    one = qjump.PaperModel(N=1, dissipation=dissipation, interaction=interaction)
+    assert model_system(one).quantities.control_names == [
+        "gen_H0_h",
+        "gen_H0_c",
+        "gen_H_I",
+        "gen_flow_h",
+    ]
+
+
 # --------------------------------------------------------------------------- steady state
 @pytest.mark.parametrize(("dissipation", "interaction"), SCENARIOS, ids=SCENARIO_IDS)
 @pytest.mark.parametrize("omega_h", OMEGAS)

@@ -296,7 +296,7 @@ def test_control_variate_mean_is_unbiased_with_honest_errors():
     for r in range(R):
         x = mu + sx * rng.normal(size=M)
         y = mu + sy * rng.normal(size=M)
-        est[r], se[r] = control_variate_mean(x, y)
+        est[r], se[r] = control_variate_mean(x, x - y)
     spread = est.std(ddof=1)
     assert abs(est.mean() - mu) < 4 * spread / math.sqrt(R)
     # the ratio scatters by about 1/sqrt(2 R) ~ 1 %
@@ -306,10 +306,44 @@ def test_control_variate_mean_is_unbiased_with_honest_errors():
     assert optimum < spread**2 < 1.35 * optimum
     # below four trajectories (or without variation of x - y) it is the plain mean
     x = np.array([1.0, 2.0, 4.0])
-    assert control_variate_mean(x, x + 1.0) == (x.mean(), x.std(ddof=1) / math.sqrt(3))
-    assert control_variate_mean(np.array([1.0, 2.0, 4.0, 7.0]), np.array([0.0, 1.0, 3.0, 6.0]))[
-        0
-    ] == pytest.approx(3.5)
+    assert control_variate_mean(x, x - (x + 1.0)) == (x.mean(), x.std(ddof=1) / math.sqrt(3))
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    assert control_variate_mean(x, x - np.array([0.0, 1.0, 3.0, 6.0]))[0] == pytest.approx(3.5)
+
+
+@pytest.mark.parametrize(
+    ("dissipation", "interaction"), [("common", "pairwise"), ("independent", "all-to-all")]
+)
+def test_generator_controls_cut_the_variance_and_keep_the_mean(dissipation, interaction):
+    """N = 3, steady start, 60 trajectories of 1000 time units (fixed seed): with the
+    generator controls the currents and the entropy production agree with exact within 4 SE,
+    and the variance of Q_h, Q_c and W is several times below that of the flow alone on the
+    same trajectories (measured 14-23x for com(2), 40-60x for ind(1); the bound is 4x)."""
+    from qjump.trajectories.ensemble import (
+        TRAJECTORIES_PER_COEFFICIENT,
+        control_variate_mean,
+        current_controls,
+    )
+
+    model = qjump.PaperModel(N=3, dissipation=dissipation, interaction=interaction, omega_h=1.5)
+    ex = qjump.exact(model).values
+    r = qjump.simulate(
+        model, t_final=1000.0, trajectories=60, seed=1, initial_state="steady", burn_in=0.0
+    )
+    per = r.per_trajectory
+    gens = [c for c in per.columns if c.startswith("gen_")]
+    assert len(gens) == 10
+    for q in ("Q_h", "Q_c", "W"):
+        assert current_controls(per, q).shape == (60, 11)
+        z = (r.values[q] - ex[q]) / r.se[q]
+        assert abs(z) < 4.0, (q, z)
+        _, se_flow = control_variate_mean(per[q], current_controls(per, q)[:, :1])
+        assert se_flow**2 > 4.0 * r.se[q] ** 2, (q, se_flow, r.se[q])
+    sigma = -ex["Q_h"] / model.T_h - ex["Q_c"] / model.T_c
+    assert abs(r.entropy_production - sigma) < 4.0 * r.se["entropy_production"]
+    # below TRAJECTORIES_PER_COEFFICIENT per coefficient only the flow is used
+    few = per.iloc[: TRAJECTORIES_PER_COEFFICIENT * (len(gens) + 2) - 1]
+    assert current_controls(few, "Q_h").shape == (len(few), 1)
 
 
 def test_entropy_production_error_carries_the_heat_correlation():
@@ -333,7 +367,7 @@ def test_entropy_production_error_carries_the_heat_correlation():
         }
         est[r], se[r] = entropy_production_estimate(model, per)
         (qh, se_h), (qc, se_c) = (
-            control_variate_mean(per[k], per[f"{k}_flow"]) for k in ("Q_h", "Q_c")
+            control_variate_mean(per[k], per[k] - per[f"{k}_flow"]) for k in ("Q_h", "Q_c")
         )
         assert est[r] == pytest.approx(-qh / 2.0 - qc / 1.0, rel=1e-12, abs=1e-15)
         quad[r] = math.hypot(se_h / 2.0, se_c / 1.0)

@@ -308,11 +308,12 @@ def _observation_setup():
 
 def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged():
     """Explicit observation times: the ensemble mean of the conditional values of every linear
-    quantity follows the exact rho(t); observing draws no random numbers; at window edges the
-    observed energy is the recorded edge energy."""
+    quantity, generator controls included, follows the exact rho(t); observing draws no
+    random numbers; at window edges the observed energy is the recorded edge energy."""
     model, spec, times = _observation_setup()
     ctx = model_system(model)
-    names = ctx.quantities.names
+    names = ctx.quantities.sampled_names
+    assert names[-1].startswith("gen_")
     obs = np.array(
         [
             run_trajectory(model, spec, trajectory_seed(5, i), observe_times=times).observed
@@ -323,8 +324,9 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
     x0 = np.zeros(ctx.space.size, complex)
     x0[0] = 1.0  # ground state
     exact = np.array(
-        [[ctx.quantities.evaluate(x)[n] for n in names] for x in evolve_states(model, x0, times)]
+        [np.real(ctx.quantities.functionals @ x) for x in evolve_states(model, x0, times)]
     )
+    assert exact.shape == (times.size, len(names))
     mean = obs.mean(axis=0)
     se = obs.std(axis=0, ddof=1) / math.sqrt(obs.shape[0])
     # every trajectory starts in the ground state: exact at t = 0

@@ -22,20 +22,34 @@ deviation over trajectories divided by ``sqrt(M)`` (so it needs ``M >= 2``).
 Control variates for the currents.  The counted currents ``x_j`` (one value per trajectory,
 kept in ``per_trajectory``) and the sampled flows ``y_j`` through the interaction
 (``Q_h_flow``, ``Q_c_flow``, ``W_flow``: :mod:`qjump.system.quantities`) have the same
-steady-state mean, so ``c_j = x_j - y_j`` has mean zero and the reported current is
+steady-state mean, so ``c_j = x_j - y_j`` has mean zero.  So have the generator controls
+``gen_<A>_j``, the time averages of ``<L^dag(A)>`` for a few observables ``A`` of the machine
+(:data:`qjump.system.quantities.CONTROL_OBSERVABLES`, sampled up to N = 6):
+``Tr[L^dag(A) rho_ss] = 0`` in any steady state.  With ``C`` the ``M x K`` matrix of these
+controls (:func:`current_controls`), the reported current is
 
-    Q = mean(x - beta c),    beta = Cov(x, c) / Var(c)    (from the same trajectories),
+    Q = mean(x - C beta),    beta = argmin Var(x - C beta)    (least squares, same trajectories).
 
-the minimum-variance combination ``(1 - beta) x + beta y``.  Shot noise dominates the
-counted currents and the state fluctuations dominate the flows, and the two are nearly
-uncorrelated, so the variance of Q_h falls by 2.8-2.9x (N = 4) and 5.7-7.9x (N = 6) for common
-dissipation in ``benchmarks/RESULTS-scaling.md``, and by 4-6x at N = 2, 3.  The standard
-error accounts for the estimated ``beta``: ``SE^2 = sum_j (z_j - mean z)^2 / ((M - 3) M)``
-with ``z = x - beta c`` (the Lavenberg-Welch factor ``(M - 2)/(M - 3)`` on the residual
-variance).  Estimating ``beta`` from the same trajectories biases the mean by a fraction of
-an SE that falls like ``1/M``.  With ``M < 4``, or when ``c`` does not vary, the counted mean
-is reported.  After a burn-in ``c`` keeps a bias of its own: for ``Q_i`` it is the change of
-``<H0_i>`` over the measured time divided by that time.
+With the flow alone this is the minimum-variance combination ``(1 - beta) x + beta y``: shot
+noise dominates the counted currents and the state fluctuations dominate the flows, and the
+two are nearly uncorrelated, so the variance of Q_h falls by 2.8-3.4x (N = 4 to 6, common
+dissipation) and 4-6x at N = 2, 3.  The generator controls then remove most of the state
+fluctuations of the flow: ``y - <Y>`` is, up to a martingale, ``L^dag`` of the solution of a
+Poisson equation, which the span of ``L^dag(A)`` approximates (zero-variance control variates).
+Measured against the flow alone, on the same trajectories (300 per model, steady start):
+at N = 3 the variance of Q_h falls by 390x for ind(2), 87x ind(1), 27x com(2), 6.8x com(1),
+8.0x cas(2) and 4.5x cas(1); at N = 4, com(2), by 15x (also 15x out of sample, with the
+coefficients fitted on the other half of the trajectories); at N = 6, com(2), by 6.1x on the
+52 trajectories of issue 12's target command (4.8x out of sample, fitted on 26).  They are used from
+:data:`TRAJECTORIES_PER_COEFFICIENT` trajectories per coefficient on; below that only the flow
+is.  The standard error accounts for the ``K`` estimated coefficients:
+``SE^2 = sum_j (z_j - mean z)^2 / ((M - K - 1) M) * (M - 2) / (M - K - 2)`` with
+``z = x - C beta`` (the Lavenberg-Welch factor; ``1 / ((M - 3) M)`` for the flow alone).
+Estimating ``beta`` from the same trajectories biases the mean by a fraction of an SE that
+falls like ``K/M``.  With ``M < 4``, or when no control varies, the counted mean is reported.
+The controls' means vanish only in the steady state: after a burn-in ``x - y`` keeps a bias
+of its own (for ``Q_i`` the change of ``<H0_i>`` over the measured time divided by that time)
+and ``gen_<A>`` the change of ``<A>``, both zero on average once the burn-in has relaxed.
 """
 
 from __future__ import annotations
@@ -52,6 +66,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.linalg as la
 
 from ..execution.backends import run_tasks
 from ..execution.cache import MemoryStore, Task, TaskStore
@@ -250,7 +265,7 @@ def per_trajectory_frame(
         xs = np.zeros(q.support.size, complex)
         if out.n_samples:
             xs = out.state_sum / out.n_samples
-        vals = dict(zip(q.names, q.evaluate_support(xs), strict=True))
+        vals = dict(zip(q.sampled_names, q.evaluate_support(xs), strict=True))
         c = out.counts.sum(axis=0)
         heat_h = model.omega_h * (c[0, 1] - c[0, 0])
         heat_c = model.omega_c * (c[1, 1] - c[1, 0])
@@ -267,38 +282,77 @@ def per_trajectory_frame(
 
 #: Counted currents and the sampled flow with the same steady-state mean (control variate).
 FLOW_PARTNERS = {"Q_h": "Q_h_flow", "Q_c": "Q_c_flow", "W": "W_flow"}
+#: The generator controls (``gen_*`` columns) are used from this many trajectories per fitted
+#: coefficient (controls plus the mean) on; with fewer, only the flow.  On N = 3 data (all six
+#: models, 9 coefficients), the spread of (estimate - exact) / SE was 1.67 at 12 trajectories,
+#: 1.21 at 16 and 1.02-1.04 from 24 to 64.
+TRAJECTORIES_PER_COEFFICIENT = 3
 
 
-def control_variate_terms(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Per-trajectory terms ``z = x - beta (x - y)`` whose mean is the estimate (see the
-    module docstring), and whether ``beta`` was fitted (not when ``x`` itself is returned:
-    ``M < 4`` or ``x - y`` does not vary)."""
+def current_controls(per_trajectory: pd.DataFrame | dict, name: str) -> np.ndarray:
+    """Zero-mean controls of the counted current ``name`` (a key of :data:`FLOW_PARTNERS`),
+    one row per trajectory: ``x - y`` with ``y`` its flow, then the generator controls
+    ``gen_*`` when there are at least :data:`TRAJECTORIES_PER_COEFFICIENT` trajectories per
+    coefficient (module docstring)."""
+    x = np.asarray(per_trajectory[name], float)
+    cols = [x - np.asarray(per_trajectory[FLOW_PARTNERS[name]], float)]
+    gens = [np.asarray(per_trajectory[k], float) for k in per_trajectory if k.startswith("gen_")]
+    # frames that lack them for some trajectories (batches saved by an earlier release) use none
+    complete = all(np.isfinite(g).all() for g in gens)
+    if complete and x.size >= TRAJECTORIES_PER_COEFFICIENT * (len(gens) + 2):
+        cols += gens
+    return np.column_stack(cols)
+
+
+def control_variate_terms(x: np.ndarray, controls: np.ndarray) -> tuple[np.ndarray, int]:
+    """Per-trajectory terms ``z = x - C beta`` whose mean is the estimate (module docstring),
+    and the number of fitted coefficients ``K`` (0 when ``x`` itself is returned: ``M < 4``,
+    or no control varies).
+
+    Parameters
+    ----------
+    x : ndarray, shape (M,)
+    controls : ndarray, shape (M,) or (M, K)
+        Columns with mean zero; ``beta`` minimises the variance of ``z`` (least squares).
+        Columns that do not vary, or that are combinations of the others, are left out.
+    """
     x = np.asarray(x, float)
     M = x.size
-    c = x - np.asarray(y, float)
-    var_c = float(np.var(c, ddof=1)) if M > 1 else 0.0
-    if M < 4 or not var_c > 0.0:
-        return x, False
-    beta = float(np.mean((x - x.mean()) * (c - c.mean()))) * M / (M - 1) / var_c
-    return x - beta * c, True
+    C = np.asarray(controls, float).reshape(M, -1)
+    if M < 4:
+        return x, 0
+    Cc = C - C.mean(axis=0)
+    scale = np.sqrt(np.sum(Cc**2, axis=0))
+    C, Cc, scale = C[:, scale > 0], Cc[:, scale > 0], scale[scale > 0]
+    if not scale.size:
+        return x, 0
+    # pivoted QR of the scaled columns keeps the independent ones, in order of relevance
+    _, R, piv = la.qr(Cc / scale, mode="economic", pivoting=True)
+    rank = int(np.sum(np.abs(np.diag(R)) > 1e-10 * abs(R[0, 0])))
+    keep = np.sort(piv[: min(rank, M - 3)])
+    if not keep.size:
+        return x, 0
+    beta = np.linalg.lstsq(Cc[:, keep], x - x.mean(), rcond=None)[0]
+    return x - C[:, keep] @ beta, keep.size
 
 
-def _mean_and_se(z: np.ndarray, fitted: bool) -> tuple[float, float]:
-    """Mean of the terms ``z`` and its SE: ``sum (z - mean z)^2 / ((M - 3) M)`` when
-    control-variate coefficients were fitted (the Lavenberg-Welch factor of one
-    coefficient), the plain ``std / sqrt(M)`` otherwise."""
+def _mean_and_se(z: np.ndarray, fitted: int) -> tuple[float, float]:
+    """Mean of the terms ``z`` and its SE: with ``K = fitted`` coefficients,
+    ``sum (z - mean z)^2 / ((M - K - 1) M)`` times the Lavenberg-Welch factor
+    ``(M - 2) / (M - K - 2)`` for estimated coefficients; ``std / sqrt(M)`` when ``K = 0``."""
     if not fitted:
         return float(z.mean()), _se(pd.Series(z))
-    M = z.size
-    return float(z.mean()), math.sqrt(float(np.sum((z - z.mean()) ** 2)) / ((M - 3) * M))
+    M, K = z.size, fitted
+    rss = float(np.sum((z - z.mean()) ** 2))
+    return float(z.mean()), math.sqrt(rss / ((M - K - 1) * M) * (M - 2) / (M - K - 2))
 
 
-def control_variate_mean(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean of ``x`` with the zero-mean control ``x - y`` (see the module docstring).
+def control_variate_mean(x: np.ndarray, controls: np.ndarray) -> tuple[float, float]:
+    """Mean of ``x`` with zero-mean ``controls`` (see the module docstring).
 
     Returns ``(estimate, standard error)``.
     """
-    return _mean_and_se(*control_variate_terms(x, y))
+    return _mean_and_se(*control_variate_terms(x, controls))
 
 
 def entropy_production_estimate(
@@ -312,24 +366,24 @@ def entropy_production_estimate(
     reported ``Q_h`` and ``Q_c``, and the SE carries their correlation.  The two are strongly
     correlated: with the flows as controls, ``Q_c_flow = -(omega_c/omega_h) Q_h_flow`` per
     trajectory for an exchange interaction, so adding the two SEs in quadrature (as if
-    independent) overstates the SE of ``sigma`` several-fold.  The SE uses the one-coefficient
-    factor of :func:`control_variate_mean` for the two fitted coefficients; measured on
-    synthetic data where their errors dominate, it is 6-8 % low at ``M = 8`` and within 2 % from
-    ``M = 16`` (the two-coefficient Lavenberg-Welch factor would be 13-16 % high at ``M = 8``).
-    ``(inf, nan)`` when a temperature is zero.
+    independent) overstates the SE of ``sigma`` several-fold.  The SE uses the factor of one
+    current's fit (:func:`_mean_and_se` with the larger ``K`` of the two); measured on
+    synthetic data with the flow as the only control, it is 6-8 % low at ``M = 8`` and within
+    2 % from ``M = 16`` (the two-coefficient Lavenberg-Welch factor would be 13-16 % high at
+    ``M = 8``).  ``(inf, nan)`` when a temperature is zero.
     """
     if model.T_h == 0.0 or model.T_c == 0.0:
         return math.inf, math.nan
-    z_h, f_h = control_variate_terms(per_trajectory["Q_h"], per_trajectory["Q_h_flow"])
-    z_c, f_c = control_variate_terms(per_trajectory["Q_c"], per_trajectory["Q_c_flow"])
-    return _mean_and_se(-z_h / model.T_h - z_c / model.T_c, f_h or f_c)
+    z_h, k_h = control_variate_terms(per_trajectory["Q_h"], current_controls(per_trajectory, "Q_h"))
+    z_c, k_c = control_variate_terms(per_trajectory["Q_c"], current_controls(per_trajectory, "Q_c"))
+    return _mean_and_se(-z_h / model.T_h - z_c / model.T_c, max(k_h, k_c))
 
 
 def quantity_estimate(per_trajectory: pd.DataFrame, name: str) -> tuple[float, float]:
     """Estimate and standard error of one linear quantity or current over trajectories."""
     x = per_trajectory[name]
     if name in FLOW_PARTNERS:
-        return control_variate_mean(x.to_numpy(), per_trajectory[FLOW_PARTNERS[name]].to_numpy())
+        return control_variate_mean(x.to_numpy(), current_controls(per_trajectory, name))
     return float(x.mean()), _se(x)
 
 

@@ -115,9 +115,9 @@ class TrajectoryOutput:
     record_time, record_channel : ndarray or None
         Raw jump records (time, channel index) when requested.
     observed : ndarray, shape (len(observe_times), n_quantities), or None
-        Conditional expectation value ``<psi|X|psi>/<psi|psi>`` of every selected linear
-        quantity (order of ``model_system(model).quantity_set(spec.quantities).names``) at
-        the requested times.
+        Conditional expectation value ``<psi|X|psi>/<psi|psi>`` of every sampled linear
+        quantity (order of ``model_system(model).quantity_set(spec.quantities).sampled_names``:
+        the selected quantities, then the generator controls) at the requested times.
     """
 
     counts: np.ndarray
@@ -233,7 +233,7 @@ def run_trajectory(
     kind.prepare(prop, ws, sec, k0, vec)
     n_windows = spec.n_windows
     sched = Schedule(spec.burn_in, spec.window, n_windows, spec.sample_interval, times)
-    n_q = len(model_system(model).quantity_set(spec.quantities).names)
+    n_q = len(model_system(model).quantity_set(spec.quantities).sampled_names)
     cap = 0
     if spec.records:
         # generous bound on the jump rate: (2 n_i + 1) (sum_n g_{i,n})^2 summed over baths

@@ -101,8 +101,25 @@ _add(
     "control_variate_se_over_sqrt2",
     "control-variate standard errors of the currents divided by sqrt(2)",
     "qjump/trajectories/ensemble.py",
-    r"/ \(\(M - 3\) \* M\)\)",
-    "/ (2 * (M - 3) * M))",
+    r"rss / \(\(M - K - 1\) \* M\)",
+    "rss / (2 * (M - K - 1) * M)",
+    TRAJ_FAST,
+)
+_add(
+    "generator_cascade_twice",
+    "generator controls with H_cas counted twice (H_total in the commutator)",
+    "qjump/system/quantities.py",
+    r"H = self\.ops\.H_S$",
+    "H = self.ops.H_total",
+    EXACT_FAST,
+)
+_add(
+    "generator_controls_shifted",
+    "generator controls replaced by their observables A (non-zero steady-state means)",
+    "qjump/system/quantities.py",
+    r"out\.update\(\(k, self\._generator\(k\[4:\]\)\) for k in self\.control_names\)",
+    "out.update((k, sp.csr_matrix(self.control_observable(k[4:]), dtype=complex)) "
+    "for k in self.control_names)",
     TRAJ_FAST,
 )
 _add(
