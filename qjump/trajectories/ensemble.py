@@ -34,15 +34,17 @@ With the flow alone this is the minimum-variance combination ``(1 - beta) x + be
 noise dominates the counted currents and the state fluctuations dominate the flows, and the
 two are nearly uncorrelated, so the variance of Q_h falls by 2.8-3.4x (N = 4 to 6, common
 dissipation) and 4-6x at N = 2, 3.  The generator controls then remove most of the state
-fluctuations of the flow: ``y - <Y>`` is, up to a martingale, ``L^dag`` of the solution of a
-Poisson equation, which the span of ``L^dag(A)`` approximates (zero-variance control variates).
+fluctuations of the flow: if ``A`` solved the Poisson equation ``L^dag(A) = Y - <Y>`` (``Y``
+the flow operator), ``gen_<A>`` would equal ``y - <Y>`` on every trajectory; the least-squares
+combination of the ``L^dag(A)`` approximates that solution within their span (zero-variance
+control variates).
 Measured against the flow alone, on the same trajectories (300 per model, steady start):
 at N = 3 the variance of Q_h falls by 390x for ind(2), 87x ind(1), 27x com(2), 6.8x com(1),
 8.0x cas(2) and 4.5x cas(1); at N = 4, com(2), by 15x (also 15x out of sample, with the
 coefficients fitted on the other half of the trajectories); at N = 6, com(2), by 6.1x on the
-52 trajectories of issue 12's target command (4.8x out of sample, fitted on 26).  They are used from
-:data:`TRAJECTORIES_PER_COEFFICIENT` trajectories per coefficient on; below that only the flow
-is.  The standard error accounts for the ``K`` estimated coefficients:
+52 trajectories of issue 12's target command (4.8x out of sample, fitted on 26).  They are
+used from :data:`TRAJECTORIES_PER_COEFFICIENT` trajectories per coefficient on; below that
+only the flow is.  The standard error accounts for the ``K`` estimated coefficients:
 ``SE^2 = sum_j (z_j - mean z)^2 / ((M - K - 1) M) * (M - 2) / (M - K - 2)`` with
 ``z = x - C beta`` (the Lavenberg-Welch factor; ``1 / ((M - 3) M)`` for the flow alone).
 Estimating ``beta`` from the same trajectories biases the mean by a fraction of an SE that
