@@ -109,7 +109,7 @@ def test_generator_controls_are_the_adjoint_of_the_paper_liouvillian(dissipation
     rng = np.random.default_rng(17)
     for model in (odd_model(dissipation, interaction), paper_model(dissipation, interaction, 1.5)):
         ref = PaperReference.from_model(model)
-        q = model_system(model).quantities
+        q = model_system(model).quantity_set("all", controls=True)
         assert len(q.control_names) == 10
         for _ in range(2):
             X = rng.normal(size=(16, 16)) + 1j * rng.normal(size=(16, 16))

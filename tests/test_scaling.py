@@ -175,8 +175,9 @@ def test_large_models_build_without_full_operator_space():
     ctx = model_system(model)
     assert ctx.ops.spins.dim == 2**12
     assert ctx.space.size == 2_704_156  # C(24, 12)
-    # the generator controls (four-body terms of L^dag(Gamma_i)) read 28 % of the block space
-    assert ctx.quantities.support.size < 0.3 * ctx.space.size
+    assert ctx.quantities.support.size < 0.2 * ctx.space.size
+    # the trajectories' generator controls (four-body terms of L^dag(Gamma_i)) read 28 %
+    assert ctx.quantity_set("all", controls=True).support.size < 0.3 * ctx.space.size
     assert "Q_h" in ctx.quantities.names
     # a dense 4^12-dimensional operator-space vector alone would be 268 MB
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024**2  # KiB: < 4 GiB
@@ -254,7 +255,7 @@ def test_support_functionals_equal_the_block_functionals():
     arrays) gives the same values as the full block functional, on a random block vector."""
     q = model_system(
         qjump.PaperModel(N=2, dissipation="cascaded", interaction="all-to-all")
-    ).quantities
+    ).quantity_set("all", controls=True)
     rng = np.random.default_rng(3)
     x = rng.normal(size=q.space.size) + 1j * rng.normal(size=q.space.size)
     direct = np.array([np.real(q.space.functional(X) @ x)[0] for X in q.operators.values()])
@@ -311,7 +312,8 @@ def test_essential_selection_is_the_same_operators_on_a_smaller_support():
 
     model = qjump.PaperModel(N=3, omega_h=1.5, dissipation="common", interaction="pairwise")
     system = model_system(model)
-    lean, full = system.quantity_set("essential"), system.quantities
+    lean = system.quantity_set("essential", controls=True)
+    full = system.quantity_set("all", controls=True)
     pops = [f"pop_{b}{n}" for b in "hc" for n in (1, 2, 3)]
     assert lean.names == [*ESSENTIAL, *pops]
     assert list(lean.operators) == lean.sampled_names == [*lean.names, *full.control_names]
@@ -323,7 +325,10 @@ def test_essential_selection_is_the_same_operators_on_a_smaller_support():
     # the generator controls (sampled in both selections up to N = 6) read a superset of what
     # either selection's own quantities read, so the two supports coincide here
     assert np.array_equal(lean.support, full.support)
-    assert system.quantity_set("essential") is lean
+    assert system.quantity_set("essential", controls=True) is lean
+    # the exact solver's sets hold no controls
+    assert system.quantities.sampled_names == system.quantities.names
+    assert list(system.quantity_set("essential").operators) == lean.names
     with pytest.raises(ValueError, match=r"^quantities: unknown selection 'most'; allowed: all"):
         QuantitySet(system.ops, system.space, "most")
 

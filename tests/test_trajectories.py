@@ -312,7 +312,8 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
     random numbers; at window edges the observed energy is the recorded edge energy."""
     model, spec, times = _observation_setup()
     ctx = model_system(model)
-    names = ctx.quantities.sampled_names
+    q = ctx.quantity_set("all", controls=True)
+    names = q.sampled_names
     assert names[-1].startswith("gen_")
     obs = np.array(
         [
@@ -323,9 +324,7 @@ def test_observe_times_follow_exact_evolution_and_leave_trajectories_unchanged()
     assert obs.shape == (400, times.size, len(names))
     x0 = np.zeros(ctx.space.size, complex)
     x0[0] = 1.0  # ground state
-    exact = np.array(
-        [np.real(ctx.quantities.functionals @ x) for x in evolve_states(model, x0, times)]
-    )
+    exact = np.array([np.real(q.functionals @ x) for x in evolve_states(model, x0, times)])
     assert exact.shape == (times.size, len(names))
     mean = obs.mean(axis=0)
     se = obs.std(axis=0, ddof=1) / math.sqrt(obs.shape[0])

@@ -39,13 +39,15 @@ class System:
         self.spins = self.ops.spins
         self.space = BlockSpace(self.ops)
         self.quantities = QuantitySet(self.ops, self.space)
-        self._selections = {"all": self.quantities}
+        self._selections = {("all", False): self.quantities}
 
-    def quantity_set(self, selection: str = "all") -> QuantitySet:
-        """The quantities of a named selection (``"all"`` or ``"essential"``; cached)."""
-        if selection not in self._selections:
-            self._selections[selection] = QuantitySet(self.ops, self.space, selection)
-        return self._selections[selection]
+    def quantity_set(self, selection: str = "all", controls: bool = False) -> QuantitySet:
+        """The quantities of a named selection (``"all"`` or ``"essential"``; cached), with
+        the generator controls the trajectories sample when ``controls`` is true."""
+        key = (selection, bool(controls))
+        if key not in self._selections:
+            self._selections[key] = QuantitySet(self.ops, self.space, selection, controls)
+        return self._selections[key]
 
 
 @functools.lru_cache(maxsize=64)

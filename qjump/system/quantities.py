@@ -168,15 +168,23 @@ class QuantitySet:
         the selected ones.  With ``essential``, the trajectories still report the counted
         currents :data:`COUNTED` (and the entropy production), but not the local/non-local
         parts, ``C_nonloc`` or ``C_nonloc_product``.
+    controls : bool
+        Whether the set also samples the generator controls (:attr:`control_names`): the
+        trajectories' sets do, the exact solver's does not.
     """
 
     def __init__(
-        self, ops: ModelOperators, space: BlockSpace | None = None, selection: str = "all"
+        self,
+        ops: ModelOperators,
+        space: BlockSpace | None = None,
+        selection: str = "all",
+        controls: bool = False,
     ) -> None:
         self.ops = ops
         self.model = ops.model
         self.space = space if space is not None else BlockSpace(ops)
         self.selection = check_selection(selection)
+        self.controls = bool(controls)
 
     # ------------------------------------------------------------------ term lists
     def partners(self, bath: str, m: int) -> list[int]:
@@ -265,8 +273,9 @@ class QuantitySet:
 
     @property
     def sampled_names(self) -> list[str]:
-        """What trajectories sample: :attr:`names`, then :attr:`control_names`."""
-        return [*self.names, *self.control_names]
+        """Every quantity the set's functionals evaluate: :attr:`names`, then (with
+        ``controls``) :attr:`control_names`."""
+        return [*self.names, *(self.control_names if self.controls else [])]
 
     def control_observable(self, name: str) -> sp.spmatrix:
         """The observable ``A`` of :data:`CONTROL_OBSERVABLES` called ``name``."""
@@ -309,7 +318,7 @@ class QuantitySet:
         :attr:`sampled_names`: the selected quantities, then the generator controls)."""
         built: dict[str, sp.spmatrix] = {}
         out = {k: sp.csr_matrix(self._operator(k, built), dtype=complex) for k in self.names}
-        out.update((k, self._generator(k[4:])) for k in self.control_names)
+        out.update((k, self._generator(k[4:])) for k in self.sampled_names[len(self.names) :])
         return out
 
     def _operator(self, name: str, built: dict[str, sp.spmatrix]) -> sp.spmatrix:

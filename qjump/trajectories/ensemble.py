@@ -260,7 +260,8 @@ def per_trajectory_frame(
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every selected linear quantity and of the counted
     currents."""
-    q = model_system(model).quantity_set(spec.quantities)  # state sums: order of q.support
+    # state sums: order of q.support
+    q = model_system(model).quantity_set(spec.quantities, controls=True)
     T = spec.measured_time
     rows = []
     for tid, out in zip(ids, outputs, strict=True):

@@ -178,10 +178,11 @@ def channel_data(model: PaperModel) -> ChannelData:
 
 @functools.lru_cache(maxsize=32)
 def sector_data(model: PaperModel, quantities: str = "all") -> SectorData:
-    """Channels, jump blocks and the support of the ``quantities`` selection (cached)."""
+    """Channels, jump blocks and the support of the ``quantities`` selection and the generator
+    controls (cached)."""
     ch = channel_data(model)
     sup_ptr, sup_a, sup_b, sup_energy, support = _support_arrays(
-        model_system(model).quantity_set(quantities), ch.dims
+        model_system(model).quantity_set(quantities, controls=True), ch.dims
     )
     return SectorData(
         **ch._asdict(),
@@ -197,8 +198,8 @@ def sector_data(model: PaperModel, quantities: str = "all") -> SectorData:
 def quantity_weights(model: PaperModel, quantities: str = "all") -> np.ndarray:
     """``(n_support, n_quantities)`` weights: quantity ``q`` of a state ``rho`` given on the
     support (in :class:`SectorData` order) is ``Re sum_p W[p, q] rho_p``; the quantities are
-    in the order of ``model_system(model).quantity_set(quantities).names``."""
-    F = model_system(model).quantity_set(quantities).support_functionals[1]
+    the ``sampled_names`` of ``model_system(model).quantity_set(quantities, controls=True)``."""
+    F = model_system(model).quantity_set(quantities, controls=True).support_functionals[1]
     return np.ascontiguousarray(F.T.toarray().astype(complex))
 
 

@@ -116,8 +116,9 @@ class TrajectoryOutput:
         Raw jump records (time, channel index) when requested.
     observed : ndarray, shape (len(observe_times), n_quantities), or None
         Conditional expectation value ``<psi|X|psi>/<psi|psi>`` of every sampled linear
-        quantity (order of ``model_system(model).quantity_set(spec.quantities).sampled_names``:
-        the selected quantities, then the generator controls) at the requested times.
+        quantity (the order of ``sampled_names`` of ``model_system(model).quantity_set(
+        spec.quantities, controls=True)``: the selected quantities, then the generator
+        controls) at the requested times.
     """
 
     counts: np.ndarray
@@ -233,7 +234,7 @@ def run_trajectory(
     kind.prepare(prop, ws, sec, k0, vec)
     n_windows = spec.n_windows
     sched = Schedule(spec.burn_in, spec.window, n_windows, spec.sample_interval, times)
-    n_q = len(model_system(model).quantity_set(spec.quantities).sampled_names)
+    n_q = len(model_system(model).quantity_set(spec.quantities, controls=True).sampled_names)
     cap = 0
     if spec.records:
         # generous bound on the jump rate: (2 n_i + 1) (sum_n g_{i,n})^2 summed over baths

@@ -117,9 +117,9 @@ _add(
     "generator_controls_shifted",
     "generator controls replaced by their observables A (non-zero steady-state means)",
     "qjump/system/quantities.py",
-    r"out\.update\(\(k, self\._generator\(k\[4:\]\)\) for k in self\.control_names\)",
+    r"out\.update\(\(k, self\._generator\(k\[4:\]\)\) for k in self\.sampled_names",
     "out.update((k, sp.csr_matrix(self.control_observable(k[4:]), dtype=complex)) "
-    "for k in self.control_names)",
+    "for k in self.sampled_names",
     TRAJ_FAST,
 )
 _add(
