@@ -156,8 +156,8 @@ def test_precision_target_extends_by_rounds_and_stops_on_the_se():
     # the goal is fixed from the pilot block; the final SE is at or below it
     assert t["achieved_se"] <= t["target_se"]
     pilot = r.per_trajectory[r.per_trajectory.trajectory < 4]
-    # goal and SE are those of the reported estimator (counted Q_h with its flow as control
-    # variate), recomputed here from the per-trajectory values
+    # goal and SE are those of the reported estimator (counted Q_h with its control
+    # variates), recomputed here from the per-trajectory values
     pilot_mean, _ = control_variate_mean(pilot["Q_h"], current_controls(pilot, "Q_h"))
     assert t["target_se"] == pytest.approx(0.15 * abs(pilot_mean), rel=1e-12)
     per = r.per_trajectory
