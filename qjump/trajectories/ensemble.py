@@ -68,7 +68,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.linalg as la
 
 from ..execution.backends import run_tasks
 from ..execution.cache import MemoryStore, Task, TaskStore
@@ -318,6 +317,12 @@ def control_variate_terms(x: np.ndarray, controls: np.ndarray) -> tuple[np.ndarr
     controls : ndarray, shape (M,) or (M, K)
         Columns with mean zero; ``beta`` minimises the variance of ``z`` (least squares).
         Columns that do not vary, or that are combinations of the others, are left out.
+
+    Notes
+    -----
+    The normal equations are summed with ``math.fsum`` and solved by a pivoted Cholesky
+    factorisation in plain Python, so ``z`` is the same to the last bit whatever BLAS, its
+    thread count or the arrays' alignment (a resumed run must reproduce a clean one).
     """
     x = np.asarray(x, float)
     M = x.size
@@ -325,18 +330,68 @@ def control_variate_terms(x: np.ndarray, controls: np.ndarray) -> tuple[np.ndarr
     if M < 4:
         return x, 0
     Cc = C - C.mean(axis=0)
-    scale = np.sqrt(np.sum(Cc**2, axis=0))
-    C, Cc, scale = C[:, scale > 0], Cc[:, scale > 0], scale[scale > 0]
-    if not scale.size:
+    y = x - x.mean()
+    K = C.shape[1]
+    gram = [[math.fsum(Cc[:, i] * Cc[:, j]) for j in range(K)] for i in range(K)]
+    keep = _independent_columns(gram, limit=M - 3)  # in pivot order
+    if not keep:
         return x, 0
-    # pivoted QR of the scaled columns keeps the independent ones, in order of relevance
-    _, R, piv = la.qr(Cc / scale, mode="economic", pivoting=True)
-    rank = int(np.sum(np.abs(np.diag(R)) > 1e-10 * abs(R[0, 0])))
-    keep = np.sort(piv[: min(rank, M - 3)])
-    if not keep.size:
-        return x, 0
-    beta = np.linalg.lstsq(Cc[:, keep], x - x.mean(), rcond=None)[0]
-    return x - C[:, keep] @ beta, keep.size
+    # solve in unit-diagonal scaling, in pivot order (well conditioned by construction)
+    scale = [math.sqrt(gram[i][i]) for i in keep]
+    pairs = list(zip(keep, scale, strict=True))
+    beta = _solve_normal(
+        [[gram[i][j] / (si * sj) for j, sj in pairs] for i, si in pairs],
+        [math.fsum(Cc[:, i] * y) / si for i, si in pairs],
+    )
+    z = x.copy()
+    for b, i, si in zip(beta, keep, scale, strict=True):
+        z = z - (b / si) * C[:, i]
+    return z, len(keep)
+
+
+def _independent_columns(gram: list[list[float]], limit: int) -> list[int]:
+    """Columns kept by a pivoted Cholesky factorisation of the Gram matrix scaled to unit
+    diagonal: the largest remaining diagonal first, while it exceeds ``1e-12`` (a column
+    with less than ``1e-6`` of its norm outside the span of those kept is dropped; the Gram
+    matrix squares the round-off, about ``1e-16``), at most ``limit`` of them, in the order
+    they were chosen."""
+    K = len(gram)
+    scale = [math.sqrt(gram[i][i]) for i in range(K)]
+    live = [i for i in range(K) if scale[i] > 0.0]
+    corr = {(i, j): gram[i][j] / (scale[i] * scale[j]) for i in live for j in live}
+    resid = {i: 1.0 for i in live}
+    factors: list[dict[int, float]] = []  # columns of the Cholesky factor
+    chosen: list[int] = []
+    while len(chosen) < limit and resid:
+        p = max(resid, key=lambda i: (resid[i], -i))
+        if resid[p] <= 1e-12:
+            break
+        root = math.sqrt(resid.pop(p))
+        col = {}
+        for i in resid:
+            col[i] = (corr[i, p] - sum(f[i] * f[p] for f in factors)) / root
+            resid[i] -= col[i] ** 2
+        col[p] = root
+        factors.append(col)
+        chosen.append(p)
+    return chosen
+
+
+def _solve_normal(G: list[list[float]], r: list[float]) -> list[float]:
+    """Solve the symmetric positive definite system ``G beta = r`` (Cholesky, plain Python)."""
+    n = len(r)
+    L = [[0.0] * n for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1):
+            v = G[i][j] - math.fsum(L[i][k] * L[j][k] for k in range(j))
+            L[i][j] = math.sqrt(v) if i == j else v / L[j][j]
+    w = [0.0] * n
+    for i in range(n):
+        w[i] = (r[i] - math.fsum(L[i][k] * w[k] for k in range(i))) / L[i][i]
+    beta = [0.0] * n
+    for i in reversed(range(n)):
+        beta[i] = (w[i] - math.fsum(L[k][i] * beta[k] for k in range(i + 1, n))) / L[i][i]
+    return beta
 
 
 def _mean_and_se(z: np.ndarray, fitted: int) -> tuple[float, float]:
