@@ -57,7 +57,9 @@ from threadpoolctl import threadpool_limits
 from ..model import PaperModel
 from ..results import CountingStatistics, gallavotti_cohen_affinity, tur_ratio
 from ..system.blocks import BlockSpace
+from ..system.context import model_system
 from ..system.operators import Channel
+from .decoupled import decoupled_inverse
 from .linalg import (
     SylvesterInverse,
     arpack_start,
@@ -88,7 +90,8 @@ DENSE_SCGF_LIMIT = 400
 #: (N <= 3).
 DENSE_SOLVE_LIMIT = 1500
 #: ``method="auto"``: above this many unknowns (N >= 4) sparse LU fill-in is prohibitive and
-#: linear solves use GMRES preconditioned by the exact inverse of the no-jump part.
+#: linear solves use GMRES (:func:`cumulants`: preconditioned by the uncoupled ensembles'
+#: inverse; :func:`scgf`: by the exact shifted inverse of the no-jump part).
 ITERATIVE_LIMIT = 5000
 #: Relative residual of the iterative solves of :func:`cumulants`.
 GMRES_RTOL = 1e-13
@@ -392,7 +395,8 @@ class _DrazinSolver:
     For traceless ``b`` the solution ``y`` of ``(L + e_0 w^T) y = b`` has ``w^T y = 0``
     (apply ``w^T``: ``w^T L = 0`` and ``w^T e_0 = 1``), hence ``L y = b`` and ``y = G b``.
     The bordered system is solved by dense LU, sparse LU or GMRES (``method``) preconditioned
-    with the exact inverse of the no-jump part.
+    with the exact inverse of the uncoupled ensembles' generator, as the steady state
+    (:mod:`qjump.liouville.decoupled`).
     """
 
     def __init__(self, model: PaperModel, method: str) -> None:
@@ -402,7 +406,7 @@ class _DrazinSolver:
         if method == "gmres":
             L = liouvillian_operator(model)
             B = bordered_operator(L, space)
-            inverse = SylvesterInverse(liouv)
+            inverse = decoupled_inverse(model_system(model))
 
             def solve(b: np.ndarray) -> np.ndarray:
                 y, ok = gmres(B, b, inverse, rtol=GMRES_RTOL, maxiter=100)
@@ -468,7 +472,7 @@ def cumulants(
         General counted variable, e.g. ``CountingField.work(model)``.
     method : {"auto", "dense", "sparse", "gmres"}
         How the bordered systems are solved: dense LU, sparse LU, or GMRES preconditioned
-        with the exact inverse of the no-jump part.  ``auto``: dense up to
+        with the inverse of the uncoupled ensembles' generator.  ``auto``: dense up to
         :data:`DENSE_SOLVE_LIMIT` unknowns (N <= 3), sparse up to :data:`ITERATIVE_LIMIT`,
         else gmres.
 

@@ -1,8 +1,10 @@
-"""Linear algebra of the exact solvers: solver choice, bordered systems, the no-jump inverse,
-the block Gauss-Seidel preconditioner and the one preconditioned GMRES.
+"""Linear algebra of the exact solvers: solver choice, bordered systems, the no-jump inverse
+and the one preconditioned GMRES.
 
 Bordered systems ``(L + e_p w^T) x = b`` (``w`` the trace functional) replace the singular
-``L x = 0``; the preconditioners invert the no-jump part of ``L`` exactly, sector by sector.
+``L x = 0``.  The no-jump inverse (exact, sector by sector) preconditions the counting
+statistics' solves; the steady state uses the inverse of the uncoupled ensembles'
+generator (:mod:`qjump.liouville.decoupled`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..system.blocks import BlockSpace
-from .liouvillian import BlockLiouvillian, blas_threads
+from .liouvillian import BlockLiouvillian
 
 __all__ = [
-    "GaussSeidelPreconditioner",
     "SylvesterInverse",
     "bordered_matrix",
     "arpack_start",
@@ -116,33 +117,6 @@ class SylvesterInverse:
         for k, d in enumerate(self.space.dims):
             Y = y[offs[k] : offs[k + 1]].reshape(d, d)
             out[offs[k] : offs[k + 1]] = self.sector(k, Y, sigma).reshape(-1)
-        return out
-
-
-class GaussSeidelPreconditioner:
-    """Block Gauss-Seidel approximation ``(D + E)^-1`` of the inverse Liouvillian.
-
-    ``D`` is the no-jump part (inverted exactly by :class:`SylvesterInverse`) and ``E`` the
-    emission-type jump terms, which feed sector ``k`` from sector ``k + 1``.  ``D + E`` is
-    block upper triangular in the excitation number, so it is inverted by back substitution
-    from the top sector down, at the cost of one Sylvester inverse plus one application of
-    the emission terms.
-    """
-
-    def __init__(self, liouv: BlockLiouvillian, inverse: SylvesterInverse | None = None) -> None:
-        self.liouv = liouv
-        self.inverse = SylvesterInverse(liouv) if inverse is None else inverse
-
-    def __call__(self, y: np.ndarray) -> np.ndarray:
-        space = self.liouv.space
-        out = np.empty(space.size, complex)
-        offs, dims = space.offsets, space.dims
-        threads = blas_threads()
-        for k in range(len(dims) - 1, -1, -1):
-            r = y[offs[k] : offs[k + 1]].reshape(dims[k], dims[k]).astype(complex)
-            if k + 1 < len(dims):
-                r = r - self.liouv.feed(k, out, sources=(k + 1,), threads=threads)
-            out[offs[k] : offs[k + 1]] = self.inverse.sector(k, r).reshape(-1)
         return out
 
 

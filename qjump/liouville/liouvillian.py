@@ -46,9 +46,6 @@ __all__ = [
 #: non-zeros per unknown of the assembled matrix.
 MATRIX_FREE_LIMIT = 100_000
 
-#: Sectors at least this large have their jump terms computed on several threads.
-PARALLEL_SECTOR_DIM = 400
-
 _BLAS = ThreadpoolController().select(user_api="blas")
 
 
@@ -162,35 +159,15 @@ class BlockLiouvillian:
         H = self.H[k]
         return -1j * (H @ X - (H @ X.conj().T).conj().T)
 
-    def feed(
-        self,
-        target: int,
-        x: np.ndarray,
-        sources: Sequence[int] | None = None,
-        factors: np.ndarray | None = None,
-        threads: int = 1,
-    ) -> np.ndarray:
-        """``sum_j f_j L_j X_source L_j^dag`` into sector ``target``.
-
-        Only from the sectors in ``sources`` when given; ``factors=None`` means ``f_j = 1``.
-        ``threads > 1`` computes the jump terms of a large sector concurrently.
-        """
-        blocks = [jb for jb in self._into[target] if sources is None or jb.source in sources]
-
-        def term(jb: JumpBlock) -> np.ndarray:
-            f = 1.0 if factors is None else factors[jb.channel]
-            # L X L^dag = L (L X^dag)^dag
-            return f * (jb.block @ (jb.block @ self.sector(x, jb.source).conj().T).conj().T)
-
+    def feed(self, target: int, x: np.ndarray, factors: np.ndarray | None = None) -> np.ndarray:
+        """``sum_j f_j L_j X_source L_j^dag`` into sector ``target`` (``factors=None``:
+        ``f_j = 1``)."""
         d = self.space.dims[target]
         out = np.zeros((d, d), complex)
-        if threads > 1 and len(blocks) > 1 and d >= PARALLEL_SECTOR_DIM:
-            with ThreadPoolExecutor(threads) as pool:
-                terms = list(pool.map(term, blocks))
-        else:
-            terms = map(term, blocks)
-        for t in terms:
-            out += t
+        for jb in self._into[target]:
+            f = 1.0 if factors is None else factors[jb.channel]
+            # L X L^dag = L (L X^dag)^dag
+            out += f * (jb.block @ (jb.block @ self.sector(x, jb.source).conj().T).conj().T)
         return out
 
     @functools.cached_property

@@ -9,7 +9,8 @@ where ``w`` is the trace functional and ``e_p`` selects a diagonal entry.  Becau
 (trace preservation), Brauer's theorem says the bordered matrix has the spectrum of ``L`` with
 the zero eigenvalue moved to ``w^T e_p = 1``: it is non-singular exactly when the steady state
 is unique.  Small systems solve it densely next to the full spectrum of ``L`` (uniqueness and
-relaxation time at once); larger ones by preconditioned GMRES (:mod:`qjump.liouville.linalg`)
+relaxation time at once); larger ones by GMRES (:mod:`qjump.liouville.linalg`) preconditioned by
+the exact inverse of the uncoupled ensembles' generator (:mod:`qjump.liouville.decoupled`),
 with an algebraic uniqueness certificate (:func:`commutant_is_trivial`) or a second solve.  A
 non-unique steady state (e.g. equal couplings with common dissipation, physics notes §1)
 raises :class:`NonUniqueSteadyStateError` instead of returning an arbitrary state.  The memory
@@ -37,9 +38,8 @@ from ..results import Result
 from ..system.blocks import BlockSpace
 from ..system.context import System, model_system
 from ..system.quantities import order_values
+from .decoupled import decoupled_inverse
 from .linalg import (
-    GaussSeidelPreconditioner,
-    SylvesterInverse,
     arpack_start,
     bordered_matrix,
     bordered_operator,
@@ -47,7 +47,7 @@ from .linalg import (
     gmres,
     krylov_length,
 )
-from .liouvillian import MATRIX_FREE_LIMIT, block_liouvillian, liouvillian, liouvillian_operator
+from .liouvillian import MATRIX_FREE_LIMIT, liouvillian, liouvillian_operator
 
 __all__ = [
     "NonUniqueSteadyStateError",
@@ -231,7 +231,8 @@ def exact_memory_estimate(model: PaperModel, method: str = "auto") -> int:
     """Bytes the exact steady-state solve of ``model`` needs, from the dimensions alone.
 
     Counts the largest arrays: the dense matrices (``dense``), or the GMRES Krylov basis,
-    about 20 work vectors, the sector eigenbases of the no-jump inverse and, below
+    about 20 work vectors, the preconditioner (the ensembles' eigenbases while it is built,
+    then its five arrays and its permutation: at most 10 block vectors) and, below
     :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns, the sparse block
     Liouvillian with its assembly copies (``gmres``); plus :data:`BASE_BYTES` for the
     interpreter and libraries.  Nothing is allocated.
@@ -243,7 +244,7 @@ def exact_memory_estimate(model: PaperModel, method: str = "auto") -> int:
     if method == "dense":
         return int(BASE_BYTES + 4 * 16 * n * n)
     basis = 2 * krylov_length(n) + 1  # flexible GMRES keeps V and Z
-    need = basis * 16 * n + 20 * 16 * n + 3 * 16 * n
+    need = basis * 16 * n + 20 * 16 * n + 10 * 16 * n
     if n <= MATRIX_FREE_LIMIT:
         need += 3 * SPARSE_NNZ_PER_UNKNOWN * 20 * n
     return int(BASE_BYTES + need)
@@ -278,9 +279,7 @@ def _gmres_solve(system: System, position: int, rtol: float, x0=None) -> np.ndar
     L = liouvillian_operator(system.model)
     rhs = np.zeros(system.space.size, complex)
     rhs[position] = 1.0
-    liouv = block_liouvillian(system.model)
-    # single precision halves the preconditioner's cost; flexible GMRES keeps x exact
-    precond = GaussSeidelPreconditioner(liouv, SylvesterInverse(liouv, np.complex64))
+    precond = decoupled_inverse(system)
     A = bordered_operator(L, system.space, position)
     # up to MATRIX_FREE_LIMIT unknowns one thread: threads gain nothing there, and BLAS
     # reductions split across threads would make the state (and the trajectories that start
@@ -316,9 +315,10 @@ def steady_state(
         ``dense``: the full spectrum of the block Liouvillian (uniqueness and relaxation
         time) and a dense solve of the bordered system.  ``gmres``: flexible GMRES with deflated
         restarts (:func:`~qjump.liouville.linalg.gmres`) on the bordered system,
-        right-preconditioned by the block Gauss-Seidel
-        :class:`~qjump.liouville.linalg.GaussSeidelPreconditioner` with its no-jump inverse in
-        single precision; beyond
+        right-preconditioned by the inverse of the Liouvillian without ``H_I``
+        (:class:`~qjump.liouville.decoupled.DecoupledInverse`, in single precision where its
+        eigenvectors are well conditioned), which leaves only the interaction between the
+        ensembles to the Krylov solver; beyond
         :data:`~qjump.liouville.liouvillian.MATRIX_FREE_LIMIT` unknowns the Liouvillian is
         applied matrix-free.  Uniqueness: a full-rank solution plus
         :func:`commutant_is_trivial` certify it; when that is inconclusive, a second solve

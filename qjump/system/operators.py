@@ -25,6 +25,7 @@ import dataclasses
 import functools
 import math
 
+import numpy as np
 import scipy.sparse as sp
 
 from ..model import PaperModel
@@ -250,6 +251,30 @@ class ModelOperators:
         for c in self.channels:
             G = G + c.operator.conj().T @ c.operator
         return G.tocsr()
+
+    def ensemble(self, bath: str) -> tuple[sp.csr_matrix, list[sp.csr_matrix]]:
+        """The no-jump generator and jump operators of ``bath`` on its own ensemble.
+
+        Bath ``i`` acts on ensemble ``i`` only: ``H0_i``, ``H_cas,i`` and every ``L_j`` of
+        bath ``i`` are ``A (x) 1`` (hot) or ``1 (x) A`` (cold), and this returns the ``A``
+        (dimension ``2^N``): ``H_i = H0_i + H_cas,i - (i/2) sum_j l_j^dag l_j`` and the
+        ``l_j``.  The Liouvillian is then ``L_h (x) 1 + 1 (x) L_c - i[H_I, .]``
+        (:mod:`qjump.liouville.decoupled`).
+        """
+        if bath not in BATHS:
+            raise ValueError(f"bath: expected 'h' or 'c', got {bath!r}")
+        D = 1 << self.model.N
+        # the hot qubits are the high bits: the other ensemble in its ground state
+        rows = np.arange(D) * D if bath == "h" else np.arange(D)
+
+        def part(op: sp.spmatrix) -> sp.csr_matrix:
+            return sp.csr_matrix(op)[rows][:, rows].tocsr()
+
+        jumps = [part(c.operator) for c in self.channels if c.bath == bath]
+        H = part(self.H0[bath]) + part(self.H_cas[bath])
+        for J in jumps:
+            H = H - 0.5j * (J.conj().T @ J)
+        return sp.csr_matrix(H, dtype=complex), jumps
 
     @functools.cached_property
     def H_eff(self) -> sp.csr_matrix:

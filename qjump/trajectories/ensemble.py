@@ -528,15 +528,17 @@ def simulate(
     the report), so the run ends within ``max_wall`` plus the assembly of the result.  A
     run stopped before its pilot is complete reports no goal (``target_se`` is ``None``);
     one that finishes no trajectory at all raises
-    :class:`~qjump.trajectories.trajectory.WallTimeExceeded`.  The rule looks
-    only at the standard error, never at the value: a relative target is turned into an
-    absolute goal ``target_rel_se * |value|`` once, from the pilot (or the first rounds whose
-    mean is non-zero; four pilots' worth of trajectories with a mean of exactly zero stop the
-    run with ``zero_value``), and from then on the run stops on the SE alone, so the stopping
-    rule does not bias the mean beyond the pilot's own weight in it.  ``met`` therefore
-    compares the final SE with that fixed goal; ``achieved_rel_se`` uses the final mean.
-    ``info["target"]`` reports the goal, the achieved SE and relative SE, whether the goal
-    was met and what stopped the run.
+    :class:`~qjump.trajectories.trajectory.WallTimeExceeded`.  An absolute target
+    (``target_se``) stops on the standard error alone.  A relative target stops at the first
+    complete round whose SE is at most ``target_rel_se * |mean|`` of all trajectories so far
+    (the sequential relative-precision rule of Chow and Robbins 1965), so a met target means
+    ``achieved_rel_se <= target_rel_se`` for the reported value.  Runs whose mean happens to
+    be large stop slightly earlier; the bias this gives the mean is of relative order
+    ``target_rel_se**2``, a fraction ``target_rel_se`` of the SE (0.05 SE at a 5 % target).
+    A mean of exactly zero after four pilots' worth of trajectories stops the run with
+    ``zero_value``.  ``info["target"]`` reports the goal (``target_se``, from the final mean
+    for a relative target), the achieved SE and relative SE, whether the goal was met and
+    what stopped the run.
     """
     t0 = time.perf_counter()
     if options is None:
@@ -656,8 +658,8 @@ def run_to_target(
         if done:
             per = pd.concat([f["per_trajectory"] for f in frames])
             mean, se = quantity_estimate(per, q)
-            if goal is None and done >= M and mean != 0.0:  # the pilot fixes the goal
-                goal = options.target_rel_se * abs(mean)
+            if options.target_rel_se is not None and done >= M and mean != 0.0:
+                goal = options.target_rel_se * abs(mean)  # from every trajectory so far
             if goal is None and done >= 4 * M:
                 stopped_by = "zero_value"  # a relative SE of a vanishing value is undefined
                 break
@@ -711,6 +713,8 @@ def run_to_target(
         )
     per = pd.concat([f["per_trajectory"] for f in frames])
     mean, se = quantity_estimate(per, q)
+    if options.target_rel_se is not None and done >= M and mean != 0.0:
+        goal = options.target_rel_se * abs(mean)
     report = {
         "quantity": q,
         "target_rel_se": options.target_rel_se,

@@ -140,6 +140,14 @@ _add(
     (*TRAJ_FAST, "tests/test_scaling.py"),
 )
 _add(
+    "decoupled_without_cascade",
+    "the uncoupled ensembles' generator (steady-state preconditioner) drops H_cas",
+    "qjump/system/operators.py",
+    r"H = part\(self\.H0\[bath\]\) \+ part\(self\.H_cas\[bath\]\)",
+    "H = part(self.H0[bath])",
+    ("tests/test_linalg.py", *EXACT_FAST),
+)
+_add(
     "counting_field_sign",
     "sign of the counting field in the tilted Liouvillian",
     "qjump/liouville/fcs.py",
