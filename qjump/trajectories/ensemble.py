@@ -57,6 +57,7 @@ and ``gen_<A>`` the change of ``<A>``, both zero on average once the burn-in has
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -228,6 +229,15 @@ def batch_layout(trajectories: int) -> list[list[int]]:
     return [list(b) for b in np.array_split(np.arange(trajectories), n_batches)]
 
 
+@functools.cache
+def _thread_controller():
+    """One ``ThreadpoolController`` per process: building it scans the loaded libraries
+    (about 3 ms, once per batch before)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def run_batch(
     model: PaperModel,
     spec: TrajectorySpec,
@@ -241,9 +251,7 @@ def run_batch(
     Raises :class:`~qjump.trajectories.trajectory.WallTimeExceeded` when the wall-clock
     ``deadline`` (``time.time()``) passes first; a batch that finishes does not depend on it.
     """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
+    with _thread_controller().limit(limits=1):
         outputs = [run_trajectory(model, spec, s, deadline=deadline) for s in seeds]
     frames = {
         "windows": window_frame(model, spec, ids, outputs),
