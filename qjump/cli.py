@@ -761,8 +761,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print one JSON object")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     g = s.add_argument_group(
-        "precision target (add batches of --trajectories until the SE target is met; the "
-        "rule looks at the SE only, never at the value)"
+        "precision target (after a pilot of --trajectories, add rounds of trajectories until "
+        "the SE target is met; a relative target is judged against the mean of all "
+        "trajectories so far)"
     )
     g.add_argument(
         "--target-rel-se",

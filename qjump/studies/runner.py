@@ -157,8 +157,9 @@ def trajectory_task(
     target : dict, optional
         ``{"quantity", "rel_se" or "se", "max_wall", "max_time"}``: passed to
         :func:`qjump.simulate`, which adds trajectories until the standard error of
-        ``quantity`` meets the target or a cap (wall seconds, measured time) is reached.  The
-        rule looks at the SE only, never at the value, so it does not bias the mean; it works
+        ``quantity`` meets the target or a cap (wall seconds, measured time) is reached.  An
+        absolute target looks at the SE only; a relative one at the SE against the running
+        mean (a bias of about ``2 rel_se**2`` relative, see :func:`qjump.simulate`).  It works
         without any exact input (the running SE over independent trajectories), so also
         where no exact diffusion exists (large N).  With ``max_wall`` the result depends on
         the machine's speed, and a point that finishes no trajectory within it stops the
