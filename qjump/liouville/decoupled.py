@@ -30,7 +30,9 @@ preconditioner (which inverted the no-jump part and the emission terms only).
 
 The pair ``lambda_a + mu_b = 0`` is the kernel of the uncoupled generator (the product of the
 ensembles' own steady states); it and any other vanishing pair are divided by 1 and left to
-the Krylov solver, as the bordered system's normalisation takes care of the kernel.
+the Krylov solver, as the bordered system's normalisation takes care of the kernel.  Where an
+ensemble block is nearly defective (collective decay at ``T = 0``: eigenvector condition
+numbers of 1e16), its blocks are solved through Schur forms instead (:class:`DecoupledInverse`).
 """
 
 from __future__ import annotations
