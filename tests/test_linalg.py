@@ -1,6 +1,7 @@
-"""The exact solvers' linear algebra: flexible GMRES with deflated restarts, the single-precision
-no-jump inverse, the decoupled-ensembles inverse that preconditions the steady state and the
-sector-parallel matrix-free Liouvillian, against direct results."""
+"""The exact solvers' linear algebra: flexible GMRES with deflated restarts, the
+decoupled-ensembles inverse that preconditions it (single and double precision, eigen and
+Schur paths, tilted and shifted) and the sector-parallel matrix-free Liouvillian, against
+direct results."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from threadpoolctl import threadpool_limits
 import qjump
 from qjump.liouville import decoupled
 from qjump.liouville.decoupled import DecoupledInverse
-from qjump.liouville.linalg import SylvesterInverse, gmres
+from qjump.liouville.linalg import gmres
 from qjump.liouville.liouvillian import BlockLiouvillian, block_liouvillian, liouvillian
 from qjump.liouville.steady import steady_state
 from qjump.system.context import model_system
@@ -122,18 +123,6 @@ def test_gmres_returns_the_start_when_it_already_solves():
     assert ok and np.array_equal(x, x0)
 
 
-def test_single_precision_no_jump_inverse_is_the_inverse_to_single_precision():
-    model = qjump.PaperModel(N=3, dissipation="common", interaction="pairwise", omega_h=1.5)
-    liouv = block_liouvillian(model)
-    rng = np.random.default_rng(1)
-    y = rng.standard_normal(liouv.space.size) + 1j * rng.standard_normal(liouv.space.size)
-    L0 = liouv.no_jump_matrix()
-    for dtype, bound in ((np.complex128, 1e-10), (np.complex64, 1e-4)):
-        x = SylvesterInverse(liouv, dtype)(y)
-        assert x.dtype == complex
-        assert np.linalg.norm(L0 @ x - y) < bound * np.linalg.norm(y), dtype
-
-
 CASES = [
     ("independent", "pairwise", {}),
     ("common", "all-to-all", {}),
@@ -152,7 +141,8 @@ def test_decoupled_inverse_inverts_the_liouvillian_without_the_interaction(
     Omega = 0, assembled independently (``liouvillian`` of the model with ``Omega=0``): on
     its range ``L0 M y = y``, and the kernel (the product of the ensembles' steady states)
     is mapped to itself.  Also ``L - L0 = -i[H_I, .]``: the interaction is all it leaves
-    out.  In single precision it is the inverse to ~1e-5."""
+    out.  In single precision it is the inverse to ~1e-5.  With counting-field factors on
+    the jump terms and a shift it inverts the shifted tilted generator."""
     model = qjump.PaperModel(
         N=2, dissipation=dissipation, interaction=interaction, Omega=0.3, **extra
     )
@@ -177,6 +167,13 @@ def test_decoupled_inverse_inverts_the_liouvillian_without_the_interaction(
         assert np.linalg.norm(L0 @ M(y) - y) < bound * np.linalg.norm(y), single
     # collective decay at T = 0 is (numerically) defective: solved through Schur forms
     assert (M.schur_blocks > 0) == (extra.get("T_c") == 0.0)
+    # tilted (counting statistics) and shifted: (L0(f) - sigma) M(y, sigma) = y
+    factors = np.exp(0.4 * rng_state.standard_normal(len(system.ops.channels)))
+    tilted = block_liouvillian(uncoupled).matrix(factors)
+    sigma = 0.3 - 0.1j
+    shifted = tilted - sigma * sp.identity(space.size)
+    M = DecoupledInverse(system, single=False, factors=factors)
+    assert np.linalg.norm(shifted @ M(x, sigma) - x) < 1e-10 * np.linalg.norm(x)
     if extra.get("T_c") != 0.0:  # at T = 0 the cold ensemble alone has a dark state
         rho = steady_state(uncoupled, method="dense").vector
         assert np.linalg.norm(DecoupledInverse(system, single=False)(rho) - rho) < 1e-10

@@ -1,8 +1,7 @@
 """Exact answers from the Liouvillian: steady state, counting statistics, dynamics, noise.
 
 ``liouvillian`` assembles the sector blocks once, ``linalg`` holds the bordered solves and the
-no-jump inverse, ``decoupled`` the inverse of the uncoupled ensembles' generator (the
-preconditioner of the steady state), ``steady`` the steady state, ``fcs`` the counting
-statistics, and
+one GMRES, ``decoupled`` the inverse of the uncoupled ensembles' generator (its
+preconditioner), ``steady`` the steady state, ``fcs`` the counting statistics, and
 ``dynamics``, ``waiting`` and ``noise`` the transient, waiting-time and noise answers.
 """

@@ -1,4 +1,5 @@
-"""The exact inverse of the uncoupled ensembles' generator: the steady-state preconditioner.
+"""The exact inverse of the uncoupled ensembles' generator: the preconditioner of the exact
+steady state and of the counting statistics' solves (tilted and shifted).
 
 Both baths act on their own ensemble only: every jump operator of bath ``i`` and ``H_cas,i``
 act on ensemble ``i`` (also for common and cascaded dissipation, whose operators are
@@ -77,6 +78,12 @@ class DecoupledInverse:
     single : bool
         Apply well-conditioned blocks in single precision (default); ``False``: every block
         in double precision (the exact inverse to round-off).
+    factors : array_like, optional
+        Per-channel factors ``f_j`` of the jump terms (``system.ops.channels`` order): the
+        inverse of the tilted generator ``L_0 + sum_j f_j J_j`` of counting statistics
+        without ``H_I`` (:mod:`qjump.liouville.fcs`).  Default: all 1.
+
+    Calling it as ``M(y, shift)`` applies ``(L_h (x) 1 + 1 (x) L_c - shift)^+`` instead.
 
     Attributes
     ----------
@@ -90,9 +97,9 @@ class DecoupledInverse:
         How many blocks are solved through Schur forms.
     """
 
-    def __init__(self, system: System, single: bool = True) -> None:
+    def __init__(self, system: System, single: bool = True, factors=None) -> None:
         N = system.model.N
-        ensembles = {bath: _ensemble_blocks(system, bath) for bath in ("h", "c")}
+        ensembles = {bath: _ensemble_blocks(system, bath, factors) for bath in ("h", "c")}
         self.perm = _block_order(system, ensembles)
         self.blocks: list[tuple[int, int, int, _EigenBlock | _SchurBlock]] = []
         self.condition = 1.0
@@ -115,11 +122,11 @@ class DecoupledInverse:
         )
         self.schur_blocks = sum(isinstance(b, _SchurBlock) for *_, b in self.blocks)
 
-    def __call__(self, y: np.ndarray) -> np.ndarray:
+    def __call__(self, y: np.ndarray, shift: complex = 0.0) -> np.ndarray:
         r = np.asarray(y, dtype=complex)[self.perm]
         for start, nh, nc, solver in self.blocks:
             part = r[start : start + nh * nc]
-            part[:] = solver(part.reshape(nh, nc)).reshape(-1)
+            part[:] = solver(part.reshape(nh, nc), shift).reshape(-1)
         out = np.empty_like(r)
         out[self.perm] = r
         return out
@@ -147,14 +154,16 @@ class _EigenBlock:
     """``R = W_h [(W_h^-1 Y W_c^-T) / (lambda_a + mu_b)] W_c^T`` (zero pairs divided by 1)."""
 
     def __init__(self, hot: _EnsembleBlock, cold: _EnsembleBlock, dtype: type) -> None:
-        den = hot.eigenvalues[:, None] + cold.eigenvalues[None, :]
-        den[np.abs(den) < ZERO_PAIR * max(float(np.abs(den).max()), 1e-300)] = 1.0
+        self.pairs = hot.eigenvalues[:, None] + cold.eigenvalues[None, :]
+        self.zero = ZERO_PAIR * max(float(np.abs(self.pairs).max()), 1e-300)
         self.dtype = np.dtype(dtype)
-        parts = (hot.W_inv, cold.W_inv.T, den, hot.W, cold.W.T)
+        parts = (hot.W_inv, cold.W_inv.T, _divisor(self.pairs, self.zero), hot.W, cold.W.T)
         self.parts = tuple(np.ascontiguousarray(a, dtype=self.dtype) for a in parts)
 
-    def __call__(self, Y: np.ndarray) -> np.ndarray:
+    def __call__(self, Y: np.ndarray, shift: complex = 0.0) -> np.ndarray:
         Whi, WciT, den, Wh, WcT = self.parts
+        if shift != 0.0:
+            den = _divisor(self.pairs - shift, self.zero).astype(self.dtype)
         Y = Y.astype(self.dtype, copy=False)
         return Wh @ (((Whi @ Y) @ WciT) / den) @ WcT
 
@@ -173,29 +182,36 @@ class _SchurBlock:
             float(np.abs(np.diag(self.T_h)).max() + np.abs(np.diag(self.U)).max()), 1e-300
         )
 
-    def __call__(self, Y: np.ndarray) -> np.ndarray:
+    def __call__(self, Y: np.ndarray, shift: complex = 0.0) -> np.ndarray:
         C = self.Q_h.conj().T @ Y @ self.Q_c.conj()
         T, U = self.T_h.copy(), self.U
         diagonal = np.diag(self.T_h)
         S = np.zeros(C.shape, complex)
         for j in range(C.shape[1] - 1, -1, -1):
             rhs = C[:, j] - S[:, j + 1 :] @ U[j + 1 :, j]
-            pivots = diagonal + U[j, j]
-            pivots[np.abs(pivots) < ZERO_PAIR * self.scale] = 1.0
+            pivots = _divisor(diagonal + U[j, j] - shift, ZERO_PAIR * self.scale)
             np.fill_diagonal(T, pivots)
             S[:, j] = la.solve_triangular(T, rhs, check_finite=False)
         return self.Q_h @ S @ self.Q_c.T
 
 
-def _ensemble_blocks(system: System, bath: str) -> dict[int, _EnsembleBlock]:
-    """``L_bath`` on each excitation-difference block ``delta`` and its eigendecomposition,
-    rows and columns ordered by the row-major pair index ``a * 2^N + a'``."""
+def _divisor(pairs: np.ndarray, zero: float) -> np.ndarray:
+    """``pairs`` with the entries below ``zero`` in modulus replaced by 1 (zero pairs)."""
+    return np.where(np.abs(pairs) < zero, 1.0, pairs)
+
+
+def _ensemble_blocks(system: System, bath: str, factors=None) -> dict[int, _EnsembleBlock]:
+    """``L_bath`` (jump terms times ``factors``) on each excitation-difference block
+    ``delta`` and its eigendecomposition, rows and columns ordered by the row-major pair
+    index ``a * 2^N + a'``."""
     H, jumps = system.ops.ensemble(bath)
+    channels = [j for j, c in enumerate(system.ops.channels) if c.bath == bath]
+    f = np.ones(len(system.ops.channels)) if factors is None else np.asarray(factors, float)
     D = H.shape[0]
     one = sp.identity(D, format="csr")
     L = -1j * (sp.kron(H, one) - sp.kron(one, H.conj()))
-    for J in jumps:
-        L = L + sp.kron(J, J.conj())
+    for j, J in zip(channels, jumps, strict=True):
+        L = L + f[j] * sp.kron(J, J.conj())
     L = sp.csr_matrix(L)
     n = np.array([bin(a).count("1") for a in range(D)])
     delta = (n[:, None] - n[None, :]).reshape(-1)

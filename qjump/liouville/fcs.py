@@ -59,9 +59,8 @@ from ..results import CountingStatistics, gallavotti_cohen_affinity, tur_ratio
 from ..system.blocks import BlockSpace
 from ..system.context import model_system
 from ..system.operators import Channel
-from .decoupled import decoupled_inverse
+from .decoupled import DecoupledInverse, decoupled_inverse
 from .linalg import (
-    SylvesterInverse,
     arpack_start,
     bordered_matrix,
     bordered_operator,
@@ -91,7 +90,7 @@ DENSE_SCGF_LIMIT = 400
 DENSE_SOLVE_LIMIT = 1500
 #: ``method="auto"``: above this many unknowns (N >= 4) sparse LU fill-in is prohibitive and
 #: linear solves use GMRES (:func:`cumulants`: preconditioned by the uncoupled ensembles'
-#: inverse; :func:`scgf`: by the exact shifted inverse of the no-jump part).
+#: inverse; :func:`scgf`: by its tilted and shifted form, built per counting field).
 ITERATIVE_LIMIT = 5000
 #: Relative residual of the iterative solves of :func:`cumulants`.
 GMRES_RTOL = 1e-13
@@ -254,10 +253,10 @@ def _dominant_sparse(L: sp.csr_matrix, space: BlockSpace, guess: float, bound: f
 
 
 def _dominant_iterative(
-    L: sp.csr_matrix, inverse: SylvesterInverse, space: BlockSpace, guess: float, bound: float
+    L: sp.csr_matrix, inverse: DecoupledInverse, space: BlockSpace, guess: float, bound: float
 ) -> complex:
     """As :func:`_dominant_sparse`, with the shifted solves done by GMRES preconditioned with
-    the exact shifted inverse of the no-jump part."""
+    the exact shifted inverse of the tilted generator without ``H_I``."""
     n = L.shape[0]
     scale = max(1.0, abs(guess))
     # a shift well away from theta keeps the shifted systems well conditioned for GMRES
@@ -314,8 +313,9 @@ def scgf(
         ``gmres``: shift-invert Arnoldi near a continuation guess, with a rigorous upper
         bound on ``theta`` as fallback shift; the result is certified by the positivity of
         its eigenvector.  The shifted systems are solved by sparse LU (``sparse``) or by
-        GMRES preconditioned with the exact shifted inverse of the no-jump part
-        (``gmres``).  ``auto``: dense up to :data:`DENSE_SCGF_LIMIT` unknowns (N <= 2),
+        GMRES preconditioned with the exact shifted inverse of the tilted generator without
+        ``H_I`` (``gmres``, :class:`~qjump.liouville.decoupled.DecoupledInverse` built per
+        ``s``).  ``auto``: dense up to :data:`DENSE_SCGF_LIMIT` unknowns (N <= 2),
         sparse up to :data:`ITERATIVE_LIMIT` (N = 3), else gmres.
 
     Returns
@@ -356,7 +356,6 @@ def _scgf_values(
             out[i] = ev[np.argmax(ev.real)].real
         return out
     charges = _charges(liouv, field)
-    inverse = SylvesterInverse(liouv) if method == "gmres" else None
     # continuation outward from s = 0 on both sides (theta(0) = 0)
     order = np.argsort(np.abs(flat), kind="stable")
     done: dict[int, list[tuple[float, float]]] = {1: [(0.0, 0.0)], -1: [(0.0, 0.0)]}
@@ -370,7 +369,8 @@ def _scgf_values(
             guess = side[-1][1]
         L = liouv.matrix(np.exp(si * charges))
         bound = _theta_upper_bound(liouv, field, si)
-        if inverse is not None:
+        if method == "gmres":
+            inverse = DecoupledInverse(liouv.system, factors=np.exp(si * charges))
             lam = _dominant_iterative(L, inverse, liouv.space, min(guess, bound), bound)
         else:
             lam = _dominant_sparse(L.tocsc(), liouv.space, min(guess, bound), bound)

@@ -1,9 +1,8 @@
-"""Linear algebra of the exact solvers: solver choice, bordered systems, the no-jump inverse
-and the one preconditioned GMRES.
+"""Linear algebra of the exact solvers: solver choice, bordered systems and the one
+preconditioned GMRES.
 
 Bordered systems ``(L + e_p w^T) x = b`` (``w`` the trace functional) replace the singular
-``L x = 0``.  The no-jump inverse (exact, sector by sector) preconditions the counting
-statistics' solves; the steady state uses the inverse of the uncoupled ensembles'
+``L x = 0``.  The GMRES solves are preconditioned by the inverse of the uncoupled ensembles'
 generator (:mod:`qjump.liouville.decoupled`).
 """
 
@@ -17,10 +16,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..system.blocks import BlockSpace
-from .liouvillian import BlockLiouvillian
 
 __all__ = [
-    "SylvesterInverse",
     "bordered_matrix",
     "arpack_start",
     "bordered_operator",
@@ -75,49 +72,6 @@ def bordered_operator(L, space: BlockSpace, position: int = 0) -> spla.LinearOpe
         return out
 
     return spla.LinearOperator(L.shape, matvec=matvec, dtype=complex)
-
-
-class SylvesterInverse:
-    """Exact inverse of the shifted no-jump part ``X -> -i (H_eff X - X H_eff^dag) - sigma X``.
-
-    In sector ``k``, ``H_k = V diag(lambda) V^-1``, so the no-jump generator is diagonal,
-    ``-i (lambda_a - conj(lambda_b))``, in the basis ``V E_ab V^dag``; its inverse costs
-    ``O(d_k^3)`` per sector.  Every decay rate is positive at ``T > 0``, so these eigenvalues
-    have negative real part and the shifted inverse exists for real ``sigma >= 0``.  Pairs
-    with a zero eigenvalue (dark pairs) are divided by ``-1``: they are left to the Krylov
-    solver.
-
-    ``dtype=np.complex64`` applies it in single precision (half the time of the four
-    ``d_k x d_k`` products): an approximate inverse, for a preconditioner under flexible
-    GMRES, which keeps the solution in double precision.
-    """
-
-    def __init__(self, liouv: BlockLiouvillian, dtype: type = np.complex128) -> None:
-        self.space = liouv.space
-        self.dtype = np.dtype(dtype)
-        self.parts = []
-        for H in liouv.H:
-            lam, V = np.linalg.eig(H.toarray())
-            denom = -1j * (lam[:, None] - lam.conj()[None, :])
-            denom[np.abs(denom) < 1e-12] = -1.0
-            Vi = np.linalg.inv(V)
-            self.parts.append(tuple(a.astype(self.dtype) for a in (V, Vi, denom)))
-
-    def sector(self, k: int, Y: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
-        """The inverse on sector ``k`` (a ``d_k x d_k`` matrix)."""
-        V, Vi, denom = self.parts[k]
-        if sigma != 0.0:
-            denom = denom - sigma
-        Y = Y.astype(self.dtype, copy=False)
-        return V @ ((Vi @ Y @ Vi.conj().T) / denom) @ V.conj().T
-
-    def __call__(self, y: np.ndarray, sigma: complex = 0.0) -> np.ndarray:
-        out = np.empty(y.shape, dtype=complex)
-        offs = self.space.offsets
-        for k, d in enumerate(self.space.dims):
-            Y = y[offs[k] : offs[k + 1]].reshape(d, d)
-            out[offs[k] : offs[k + 1]] = self.sector(k, Y, sigma).reshape(-1)
-        return out
 
 
 def gmres(

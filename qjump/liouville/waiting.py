@@ -18,7 +18,7 @@ Integrating over ``tau`` (``L0`` is stable when no state is dark to every channe
 
 and ``sum_B P(B|A) = 1`` because ``Tr[(L0 + sum_B J_B) X] = 0`` for every ``X``.  ``L0`` is
 block diagonal in the excitation number; every function of it is applied sector by sector in
-the eigenbasis of ``H_eff`` that :class:`qjump.liouville.linalg.SylvesterInverse` computes.
+the eigenbasis of ``H_eff`` (:class:`NoJumpFunctions`).
 Times are in ``1/omega_c``.
 """
 
@@ -33,7 +33,6 @@ import scipy.sparse as sp
 from ..frames import DENSITY_COLUMNS, EVENTS, WAITING_COLUMNS, check_events, event_type
 from ..model import PaperModel
 from ..system.context import model_system
-from .linalg import SylvesterInverse
 from .liouvillian import block_liouvillian
 from .steady import steady_state
 
@@ -71,8 +70,7 @@ class NoJumpFunctions:
 
     In sector ``k``, ``H_eff = V diag(lambda) V^-1`` and ``L0 (V E_ab V^dagger) =
     mu_ab V E_ab V^dagger`` with ``mu_ab = -i (lambda_a - conj(lambda_b))``, so ``f(L0) Y =
-    V (f(mu) * (V^-1 Y V^-dagger)) V^dagger``.  The factorisation is the one of
-    :class:`qjump.liouville.linalg.SylvesterInverse`.
+    V (f(mu) * (V^-1 Y V^-dagger)) V^dagger``.
 
     Raises
     ------
@@ -85,8 +83,9 @@ class NoJumpFunctions:
         liouv = block_liouvillian(model)
         self.space = liouv.space
         self.parts = []
-        for k, (V, Vi, _) in enumerate(SylvesterInverse(liouv).parts):
-            lam = np.diag(Vi @ liouv.H[k].toarray() @ V)
+        for k, H in enumerate(liouv.H):
+            lam, V = np.linalg.eig(H.toarray())
+            Vi = np.linalg.inv(V)
             scale = max(1.0, float(np.max(np.abs(lam))))
             if np.max(lam.imag) > -1e-12 * scale:
                 raise ValueError(

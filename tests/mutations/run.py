@@ -148,6 +148,14 @@ _add(
     ("tests/test_linalg.py", *EXACT_FAST),
 )
 _add(
+    "decoupled_untilted",
+    "the tilted preconditioner of the SCGF ignores the counting field",
+    "qjump/liouville/decoupled.py",
+    r"L = L \+ f\[j\] \* sp\.kron\(J, J\.conj\(\)\)",
+    "L = L + sp.kron(J, J.conj())",
+    ("tests/test_linalg.py", "tests/test_fcs.py"),
+)
+_add(
     "counting_field_sign",
     "sign of the counting field in the tilted Liouvillian",
     "qjump/liouville/fcs.py",
