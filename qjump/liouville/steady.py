@@ -65,7 +65,7 @@ DENSE_LIMIT = 300
 #: Solver methods of :func:`steady_state`.
 METHODS = ("dense", "gmres")
 #: Default GMRES tolerance of :func:`steady_state`: (up to, above) ``MATRIX_FREE_LIMIT``
-#: unknowns.  Each decade costs about 12 iterations at N = 5-6 (com(2)), 12 s at N = 6.
+#: unknowns.  Each decade costs about 10 iterations at N = 6 (com(2)), about 11 s.
 GMRES_RTOL = (1e-14, 1e-12)
 #: Restart cycles of the steady-state GMRES (N = 6 com(2) converges in 3).
 GMRES_CYCLES = 100
