@@ -48,6 +48,7 @@ import scipy.linalg as la
 import scipy.sparse as sp
 
 from ..system.context import System
+from ..system.spins import SpinSystem
 
 __all__ = ["DecoupledInverse", "decoupled_inverse"]
 
@@ -207,18 +208,13 @@ def _ensemble_blocks(system: System, bath: str, factors=None) -> dict[int, _Ense
     H, jumps = system.ops.ensemble(bath)
     channels = [j for j, c in enumerate(system.ops.channels) if c.bath == bath]
     f = np.ones(len(system.ops.channels)) if factors is None else np.asarray(factors, float)
-    D = H.shape[0]
-    one = sp.identity(D, format="csr")
+    one = sp.identity(H.shape[0], format="csr")
     L = -1j * (sp.kron(H, one) - sp.kron(one, H.conj()))
     for j, J in zip(channels, jumps, strict=True):
         L = L + f[j] * sp.kron(J, J.conj())
     L = sp.csr_matrix(L)
-    n = np.array([bin(a).count("1") for a in range(D)])
-    delta = (n[:, None] - n[None, :]).reshape(-1)
     out = {}
-    N = system.model.N
-    for d in range(-N, N + 1):
-        pairs = np.flatnonzero(delta == d)
+    for d, pairs in _difference_blocks(system.model.N).items():
         block = L[pairs][:, pairs].toarray()
         lam, W = la.eig(block, check_finite=False)
         try:
@@ -234,18 +230,25 @@ def _ensemble_blocks(system: System, bath: str, factors=None) -> dict[int, _Ense
     return out
 
 
+def _difference_blocks(N: int) -> dict[int, np.ndarray]:
+    """``{delta: pairs}``: the row-major ket-bra pair indices ``a * 2^N + a'`` of one
+    ensemble with excitation difference ``n(a) - n(a') = delta``, for ``delta = -N..N``."""
+    n = SpinSystem(N).excitations
+    delta = (n[:, None] - n[None, :]).reshape(-1)
+    return {d: np.flatnonzero(delta == d) for d in range(-N, N + 1)}
+
+
 def _block_order(system: System, ensembles: dict) -> np.ndarray:
     """``perm`` with ``y[perm]`` the blocks ``R_delta`` (row-major, ``delta = -N..N``)
     concatenated, for a block vector ``y``."""
     N = system.model.N
     D = 1 << N
     spins, space = system.spins, system.space
-    n = np.array([bin(a).count("1") for a in range(D)])
-    # position of each ket-bra pair inside its excitation-difference block
+    # excitation difference of each ket-bra pair, and its position inside its block
+    diff = np.empty(D * D, np.int64)
     rank = np.empty(D * D, np.int64)
-    diff = (n[:, None] - n[None, :]).reshape(-1)
-    for d in range(-N, N + 1):
-        pairs = np.flatnonzero(diff == d)
+    for d, pairs in _difference_blocks(N).items():
+        diff[pairs] = d
         rank[pairs] = np.arange(pairs.size)
     # block delta = -N..N: hot rows, cold columns, and where it starts
     n_cold = np.array([ensembles["c"][-d].matrix.shape[0] for d in range(-N, N + 1)])
