@@ -21,7 +21,7 @@ from ..liouville.dynamics import thermal_excitation
 from ..liouville.steady import steady_state
 from ..model import PaperModel
 from ..system.context import model_system
-from .loop import Outputs, Schedule, advance, finish, new_state
+from .loop import Outputs, Schedule, advance, advance_allocating, finish, new_scratch, new_state
 from .propagators import PROPAGATORS
 from .sectors import quantity_weights, sector_data
 
@@ -252,10 +252,12 @@ def run_trajectory(
         observed=np.zeros((times.size, n_q)),
     )
     state = new_state(k0, sched)
+    scratch = new_scratch(sec)
     chunk = np.iinfo(np.int64).max
     if deadline is not None:
         chunk = max(1, DEADLINE_CHECK_WORK // int(sec.dims.max()))
-    while status := advance(state, prop, ws, sec, sched, out, rng, spec.t_final, chunk):
+    loop = advance_allocating if kind.allocates else advance
+    while status := loop(state, prop, ws, sec, sched, out, scratch, rng, spec.t_final, chunk):
         if status == 1:
             out = out._replace(
                 rec_t=np.concatenate([out.rec_t, np.zeros(out.rec_t.size)]),
@@ -266,7 +268,7 @@ def run_trajectory(
                 f"trajectory abandoned at t = {float(state['t'][0]):.6g} of "
                 f"t_final = {spec.t_final:g}: its wall-clock deadline passed"
             )
-    finish(state, prop, ws, sec, sched, out)
+    finish(state, prop, ws, sec, sched, out, scratch)
     n_rec = int(state["n_records"][0])
     return TrajectoryOutput(
         counts=out.counts,

@@ -13,11 +13,13 @@ from . import eigen, krylov
 __all__ = ["PROPAGATORS", "Propagator"]
 
 #: ``build(model)`` -> data (cached), ``workspace(data, sector_data)`` -> per-trajectory
-#: arrays, ``prepare(data, workspace, sector_data, k, vec)`` sets the initial state.
-Propagator = namedtuple("Propagator", "build workspace prepare")
+#: arrays, ``prepare(data, workspace, sector_data, k, vec)`` sets the initial state;
+#: ``allocates``: its compiled operations allocate arrays, so the loop that calls them needs
+#: reference counting (:data:`~qjump.trajectories.loop.advance_allocating`).
+Propagator = namedtuple("Propagator", "build workspace prepare allocates")
 
 PROPAGATORS = {
-    "eigen": Propagator(eigen.dense_propagator, eigen.workspace, eigen.prepare),
-    "eigen-large": Propagator(eigen.sparse_propagator, eigen.workspace, eigen.prepare),
-    "krylov": Propagator(krylov.krylov_propagator, krylov.workspace, krylov.prepare),
+    "eigen": Propagator(eigen.dense_propagator, eigen.workspace, eigen.prepare, False),
+    "eigen-large": Propagator(eigen.sparse_propagator, eigen.workspace, eigen.prepare, False),
+    "krylov": Propagator(krylov.krylov_propagator, krylov.workspace, krylov.prepare, True),
 }

@@ -10,8 +10,11 @@ trajectory, i.e. its state at the time ``st.t`` of the loop state record ``st``)
 reference state is normalised.  Delays ``s`` are measured from ``st.t``.
 
 Speed: implementations that allocate nothing are compiled without reference counting
-(numba ``_nrt=False``); otherwise every call would pay two atomic operations per array in the
-namedtuples it receives, several times the arithmetic of a jump in a small sector.
+(numba ``_nrt=False``), and so is the loop that calls them
+(:data:`~qjump.trajectories.loop.advance`); otherwise every call would pay two atomic
+operations per array in the namedtuples it receives, several times the arithmetic of a jump
+in a small sector.  A propagator whose operations allocate says so in its registry entry
+(``allocates``) and runs in :data:`~qjump.trajectories.loop.advance_allocating`.
 """
 
 from __future__ import annotations
