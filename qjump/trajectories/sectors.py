@@ -33,6 +33,7 @@ from ..system.context import model_system
 __all__ = [
     "ABSORPTION",
     "EMISSION",
+    "LANES",
     "MAX_CONDITION",
     "ChannelData",
     "CsrBlocks",
@@ -50,6 +51,11 @@ __all__ = [
 EMISSION, ABSORPTION = 0, 1
 #: Maximum relative condition number accepted for a sector's eigenbasis.
 MAX_CONDITION = 1e8
+#: Vector lanes of the eigen propagators: their coefficient vectors are propagated over a
+#: length rounded up to a multiple of ``LANES`` (zero coefficients past the sector), so that
+#: LLVM's vectorised loop body runs in the small sectors too; the stacked eigenvalues end
+#: with ``LANES - 1`` zeros for the last sector's padding.
+LANES = 8
 
 #: Concatenated CSR blocks; block ``q`` (``valid[q]``) has row pointers
 #: ``rp[rp_off[q] : rp_off[q] + rows + 1]`` (relative to ``nz_off[q]``) into ``ix``/``val``.
@@ -86,7 +92,8 @@ EigenData = namedtuple(
     "EigenData",
     [
         "loff",  # (K + 1,) offsets of sector k in lam / dark and rows of V / Vinv / G / S / T
-        "lam",  # eigenvalues, shifted by the mean real part of the sector (a global phase)
+        "lam",  # eigenvalues, shifted by the mean real part of the sector (a global phase),
+        # then LANES - 1 zeros
         "dark",  # eigenvalues with zero decay
         "V",
         "Vinv",
@@ -223,7 +230,7 @@ def eigen_data(model: PaperModel) -> EigenData:
     dims = np.array(spins.sector_dims, dtype=np.int64)
     loff = np.concatenate([[0], np.cumsum(dims)]).astype(np.int64)
     dmax = int(dims.max())
-    lam = np.zeros(loff[-1], complex)
+    lam = np.zeros(loff[-1] + LANES - 1, complex)
     dark = np.zeros(loff[-1], bool)
     V = np.zeros((loff[-1], dmax), complex)
     Vinv = np.zeros((loff[-1], dmax), complex)

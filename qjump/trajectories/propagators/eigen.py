@@ -31,15 +31,17 @@ Both keep the stacked eigendata, ``5 4^N dmax`` complex numbers (``V``, ``V^-1``
 from __future__ import annotations
 
 import functools
+import math
 from collections import namedtuple
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba.core import types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from ...model import PaperModel
-from ..sectors import EigenData, SectorData, channel_data, csr_apply, eigen_data
+from ..sectors import LANES, EigenData, SectorData, channel_data, csr_apply, eigen_data
 from .protocol import apply_jump, find_jump, jump_weights, move_reference, state_at
 
 __all__ = [
@@ -99,8 +101,8 @@ def _block(eig: EigenData, name: str, dims, k: int) -> np.ndarray:
 
 
 def workspace(prop, sec: SectorData) -> EigenWorkspace:
-    dmax = int(sec.dims.max())
-    return EigenWorkspace(*(np.zeros(dmax, complex) for _ in range(4)))
+    size = lanes(int(sec.dims.max()))
+    return EigenWorkspace(*(np.zeros(size, complex) for _ in range(4)))
 
 
 def prepare(prop, ws: EigenWorkspace, sec: SectorData, k: int, vec: np.ndarray) -> None:
@@ -117,14 +119,108 @@ def prepare(prop, ws: EigenWorkspace, sec: SectorData, k: int, vec: np.ndarray) 
 FAST = {"contract", "reassoc", "arcp", "nsz"}
 
 
-@nb.njit(cache=True, _nrt=False, fastmath=FAST)
+#: Taylor coefficients of the propagation kernel: ``exp(r)`` to degree 13 on ``|r| <= ln(2)/2``
+#: and ``sin(s)``, ``cos(s)`` to degrees 17 and 18 on ``|s| <= pi/4`` (remainders < 1e-17).
+_EXP = tuple(1.0 / math.factorial(i) for i in range(14))
+_SIN = tuple((-1) ** i / math.factorial(2 * i + 1) for i in range(9))
+_COS = tuple((-1) ** i / math.factorial(2 * i) for i in range(10))
+#: Largest ``|Re(lambda) tau|`` reduced with the three-part ``pi/2`` below (the products
+#: ``q * _PIO2_1`` are exact for ``|q| < 2^20``); beyond it :func:`propagate` calls libm.
+_REDUCTION_LIMIT = 1e5
+_INV_LN2 = 1.4426950408889634
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts, the first with 21 zero bits
+_LN2_LO = 1.90821492927058770002e-10
+_TWO_OVER_PI = 0.6366197723675814
+_PIO2_1 = 1.57079632673412561417e00  # pi/2 in three parts of 33 significant bits
+_PIO2_2 = 6.07710050650619224932e-11
+_PIO2_3 = 2.02226624879595063154e-21
+
+
+@intrinsic
+def _float_from_bits(typingctx, bits):
+    """The float64 whose IEEE-754 bits are the int64 ``bits``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _exp_taylor(r):
+    c = _EXP
+    inner = c[9] + r * (c[10] + r * (c[11] + r * (c[12] + r * c[13])))
+    inner = c[5] + r * (c[6] + r * (c[7] + r * (c[8] + r * inner)))
+    return c[0] + r * (c[1] + r * (c[2] + r * (c[3] + r * (c[4] + r * inner))))
+
+
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _sin_taylor(s, s2):
+    c = _SIN
+    inner = c[5] + s2 * (c[6] + s2 * (c[7] + s2 * c[8]))
+    return s * (c[0] + s2 * (c[1] + s2 * (c[2] + s2 * (c[3] + s2 * (c[4] + s2 * inner)))))
+
+
+@nb.njit(cache=True, _nrt=False, inline="always")
+def _cos_taylor(s2):
+    c = _COS
+    inner = c[5] + s2 * (c[6] + s2 * (c[7] + s2 * (c[8] + s2 * c[9])))
+    return c[0] + s2 * (c[1] + s2 * (c[2] + s2 * (c[3] + s2 * (c[4] + s2 * inner))))
+
+
+@nb.njit(cache=True, _nrt=False, fastmath={"contract"})
 def propagate(phi, lam, d, tau, out):
-    """``out_a = phi_a exp(-i lambda_a tau)``."""
+    """``out_a = phi_a exp(-i lambda_a tau)`` for ``a < d``.
+
+    Makes no call into libm, so that LLVM vectorises the loop; the vector body runs when
+    ``d`` reaches the vector width, so the eigen propagators pass the sector dimension
+    rounded up to :data:`~qjump.trajectories.sectors.LANES` (:func:`lanes`; zero
+    coefficients past the sector).  ``exp(x) = 2^k exp(r)`` with ``x = k ln 2 + r``;
+    ``cos(y)`` and ``sin(y)`` from ``y = q pi/2 + s`` (Cody-Waite reduction) and the quadrant
+    ``q mod 4``; the Taylor polynomials above.  Error below 4e-16 of ``|phi_a|`` against
+    libm (tested); see :func:`lanes` for the measured cost.  Uses libm when
+    ``|Re(lambda) tau| > 1e5``.
+    """
+    limit = 0.0
     for a in range(d):
-        x = lam[a]
-        mag = np.exp(x.imag * tau)
-        ph = x.real * tau
-        out[a] = phi[a] * complex(mag * np.cos(ph), -mag * np.sin(ph))
+        limit = max(limit, abs(lam[a].real * tau))
+    if limit > _REDUCTION_LIMIT:
+        for a in range(d):
+            x = lam[a]
+            mag = np.exp(x.imag * tau)
+            ph = x.real * tau
+            out[a] = phi[a] * complex(mag * np.cos(ph), -mag * np.sin(ph))
+        return
+    for a in range(d):
+        x = lam[a].imag * tau
+        y = lam[a].real * tau
+        k = min(max(np.floor(x * _INV_LN2 + 0.5), -1022.0), 1023.0)
+        r = (x - k * _LN2_HI) - k * _LN2_LO
+        mag = _exp_taylor(r) * _float_from_bits((np.int64(k) + 1023) << 52)
+        mag = mag if x > -708.0 else 0.0
+        q = np.floor(y * _TWO_OVER_PI + 0.5)
+        s = ((y - q * _PIO2_1) - q * _PIO2_2) - q * _PIO2_3
+        s2 = s * s
+        sin_s = _sin_taylor(s, s2)
+        cos_s = _cos_taylor(s2)
+        quadrant = np.int64(q)
+        odd = (quadrant & 1) != 0
+        sin_y = cos_s if odd else sin_s
+        cos_y = sin_s if odd else cos_s
+        sin_y = -sin_y if (quadrant & 2) != 0 else sin_y
+        cos_y = -cos_y if ((quadrant + 1) & 2) != 0 else cos_y
+        out[a] = phi[a] * complex(mag * cos_y, -mag * sin_y)
+
+
+@nb.njit(cache=True, _nrt=False)
+def lanes(d):
+    """Propagated length of a sector of dimension ``d``: ``d`` rounded up to a multiple of
+    :data:`~qjump.trajectories.sectors.LANES`, or ``d`` itself below ``LANES / 2`` (a
+    padded call costs 42 ns against 21 ns unpadded at ``d = 1``; 42 against 57 and 81 at
+    ``d = 4`` and 6, measured interleaved)."""
+    if 2 * d < LANES:
+        return d
+    return (d + LANES - 1) // LANES * LANES
 
 
 # A matrix argument of the kernels is a C-contiguous two-dimensional array ``M`` and a first
@@ -192,7 +288,9 @@ def _norm_derivatives(G, S, T, r0, d, cur):
 @nb.njit(cache=True, _nrt=False)
 def jump_delay(phi, lam, G, S, T, r0, d, r, hi, work):
     """Solve ``n(tau) = r`` (``n(0) = 1``, ``n(hi) <= r``) by safeguarded Halley steps on
-    ``f = ln n - ln r`` (``G``, ``S``, ``T`` are the rows ``r0:r0 + d`` of their arrays).
+    ``f = ln n - ln r`` (``G``, ``S``, ``T`` are the rows ``r0:r0 + d`` of their arrays; ``lam``
+    may be longer than ``d``, and all its ``lam.size`` coefficients are propagated: the
+    eigen propagators pad to :func:`lanes` with zero coefficients in ``phi``).
 
     Halley's step ``-2 f f' / (2 f'^2 - f f'')`` converges cubically, with ``f' = n'/n`` and
     ``f'' = n''/n - (n'/n)^2`` from one pass over ``G``, ``S``, ``T`` (on random N = 2 states it
@@ -211,7 +309,7 @@ def jump_delay(phi, lam, G, S, T, r0, d, r, hi, work):
     if tau >= hi:
         tau = 0.5 * hi
     for _ in range(200):
-        propagate(phi, lam, d, tau, work)
+        propagate(phi, lam, lam.size, tau, work)
         n, dn, ddn = _norm_derivatives(G, S, T, r0, d, work)
         if n <= 0.0:
             hi = tau
@@ -239,7 +337,7 @@ def jump_delay(phi, lam, G, S, T, r0, d, r, hi, work):
         if not (new > lo and new < hi):
             new = 2.0 * tau + 1.0 if hi == np.inf else 0.5 * (lo + hi)
         tau = new
-    propagate(phi, lam, d, tau, work)
+    propagate(phi, lam, lam.size, tau, work)
     return tau
 
 
@@ -264,7 +362,8 @@ def _dark_norm(phi, G, r0, dark, d):
 
 @nb.njit(cache=True, inline="always")
 def _lam(eig, k, d):
-    return eig.lam[eig.loff[k] : eig.loff[k] + d]
+    """Eigenvalues of sector ``k`` and the padding up to :func:`lanes` ``(d)`` entries."""
+    return eig.lam[eig.loff[k] : eig.loff[k] + lanes(d)]
 
 
 # ---------------------------------------------------------------------------- protocol
@@ -285,7 +384,8 @@ def _find_jump(prop, ws, sec, st, k, t_left):
 def _state_at(prop, ws, sec, k, s, psi):
     eig = prop.eig
     d = sec.dims[k]
-    propagate(ws.phi, _lam(eig, k, d), d, s, ws.new)
+    lam = _lam(eig, k, d)
+    propagate(ws.phi, lam, lam.size, s, ws.new)
     matvec(eig.V, eig.loff[k], ws.new, d, d, psi)
 
 
@@ -294,7 +394,8 @@ def _move_reference(prop, ws, sec, st, k, s):
     eig = prop.eig
     d = sec.dims[k]
     phi = ws.phi
-    propagate(phi, _lam(eig, k, d), d, s, phi)
+    lam = _lam(eig, k, d)
+    propagate(phi, lam, lam.size, s, phi)
     scale = 1.0 / np.sqrt(quadratic_form(eig.G, eig.loff[k], d, phi))
     for a in range(d):
         phi[a] *= scale
@@ -307,7 +408,8 @@ def _work_at(prop, ws, sec, st, k, tau):
     if st.work_tau != tau:
         eig = prop.eig
         d = sec.dims[k]
-        propagate(ws.phi, _lam(eig, k, d), d, tau, ws.work)
+        lam = _lam(eig, k, d)
+        propagate(ws.phi, lam, lam.size, tau, ws.work)
 
 
 @nb.njit(cache=True, _nrt=False)

@@ -254,7 +254,7 @@ def _find_jump(prop, ws, sec, st, k, t_left):
     n_end = quadratic_form(ws.G, 0, m, ws.coef)
     if n_end > st.target:
         return np.inf, h
-    return jump_delay(ws.c, ws.mu, ws.G, ws.S, ws.T, 0, m, st.target, h, ws.work), h
+    return jump_delay(ws.c, ws.mu[:m], ws.G, ws.S, ws.T, 0, m, st.target, h, ws.work), h
 
 
 @nb.njit(cache=True)
