@@ -277,3 +277,37 @@ def test_relaxation_time_is_inverse_gap_of_paper_liouvillian():
     rates = -ev.real
     gap = np.sort(rates[rates > 1e-10])[0]
     assert qjump.steady_state(m).relaxation_time == pytest.approx(1 / gap, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("dissipation", "interaction"), [("common", "all-to-all"), ("cascaded", "pairwise")]
+)
+def test_sparse_relaxation_time_is_inverse_gap_of_the_dense_spectrum(
+    dissipation, interaction, monkeypatch
+):
+    """From N = 3 the relaxation time comes from ARPACK (eigenvalues of largest real part, or
+    the propagator's dominant ones when those do not converge); the reference is the dense
+    spectrum of the same block-diagonal Liouvillian."""
+    import scipy.sparse.linalg as spla
+
+    from qjump.liouville.liouvillian import liouvillian
+    from qjump.liouville.steady import relaxation_time
+
+    m = qjump.PaperModel(N=3, omega_h=1.5, dissipation=dissipation, interaction=interaction)
+    ev = np.linalg.eigvals(liouvillian(m).toarray())
+    rates = -ev.real[np.abs(ev) > 1e-9]
+    exact_tau = 1.0 / rates.min()
+    relaxation_time.cache_clear()
+    assert relaxation_time(m) == pytest.approx(exact_tau, rel=1e-8)
+
+    eigs = spla.eigs
+
+    def without_largest_real_part(A, *args, which="LM", **kwargs):
+        if which == "LR":
+            raise spla.ArpackNoConvergence("forced", np.zeros(0), np.zeros((0, 0)))
+        return eigs(A, *args, which=which, **kwargs)
+
+    monkeypatch.setattr(spla, "eigs", without_largest_real_part)
+    relaxation_time.cache_clear()
+    assert relaxation_time(m) == pytest.approx(exact_tau, rel=1e-5)
+    relaxation_time.cache_clear()
