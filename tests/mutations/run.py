@@ -140,6 +140,14 @@ _add(
     (*TRAJ_FAST, "tests/test_scaling.py"),
 )
 _add(
+    "propagate_quadrant",
+    "the propagation kernel's sine keeps its sign in the quadrants q = 2, 3 (mod 4)",
+    "qjump/trajectories/propagators/eigen.py",
+    r"sin_y = -sin_y if \(quadrant & 2\) != 0 else sin_y",
+    "sin_y = sin_y",
+    (*TRAJ_FAST, "tests/test_jump_time.py"),
+)
+_add(
     "decoupled_without_cascade",
     "the uncoupled ensembles' generator (steady-state preconditioner) drops H_cas",
     "qjump/system/operators.py",
