@@ -414,9 +414,10 @@ def relaxation_time(model: PaperModel) -> float:
     explores).  Small systems: dense spectrum.  Larger: ARPACK's eigenvalues of largest real
     part of the sparse Liouvillian (the steady state's zero and the slow modes); if they do
     not converge, the dominant eigenvalues ``exp(lambda tau)`` of the propagator
-    (``expm_multiply``).  At N = 4 the first took 5-13 s against 44-100 s for the second
-    alone, with the same relaxation times to 1e-9 (common and cascaded dissipation, both
-    interactions; N = 3: all six models equal the dense spectrum).
+    (``expm_multiply``).  At N = 4 the first took 2-13 s against 28-100 s for the second,
+    with the same relaxation times to the 4 decimals compared (common and cascaded
+    dissipation, both interactions; N = 3: all six models alike); both are tested against
+    the dense spectrum at N = 3.
     """
     ss = steady_state(model)
     if ss.relaxation_time is not None:
