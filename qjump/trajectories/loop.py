@@ -27,8 +27,9 @@ The propagator operations are compiled into :data:`advance` (one specialisation 
 propagator type; :data:`advance_allocating` for propagators whose operations allocate).
 Calls that LLVM does not inline receive the namedtuples by value, about 1.8 KB of array
 descriptors at N = 2: the jump is inlined at numba's level and the observations are
-called only when one is due.  numba's disk cache of a function is keyed on its own source file only:
-after editing a propagator module, delete this package's ``__pycache__/*.nb[ic]`` files.
+called only when one is due.  numba's disk cache of a function is keyed on its own source
+file only: after editing a propagator module, delete this package's
+``__pycache__/*.nb[ic]`` files.
 """
 
 from __future__ import annotations
