@@ -160,6 +160,8 @@ def test_decoupled_inverse_inverts_the_liouvillian_without_the_interaction(
             for k in range(len(space.dims))
         ]
     )
+    # entries of x and of both generators are O(1), so round-off is ~1e-15; a term missing
+    # from L0 (e.g. H_cas) would leave a difference of order its couplings, 0.1 or more
     np.testing.assert_allclose(liouvillian(model) @ x - L0 @ x, commutator, rtol=0, atol=1e-12)
     y = L0 @ x
     for single, bound in ((False, 1e-10), (True, 1e-4)):

@@ -148,11 +148,17 @@ def _linear(psi, d, lo, hi, sup_a, sup_b, weights, values):
 
 
 @nb.njit(cache=True, _nrt=False)
+def _edge_time(st, sched):
+    """Time of the next window edge (``inf`` after the last one)."""
+    if st.next_edge <= sched.n_windows:
+        return sched.burn_in + st.next_edge * sched.window
+    return np.inf
+
+
+@nb.njit(cache=True, _nrt=False)
 def _next_observation(st, sched):
     """Time of the first pending observation (grid sample, window edge or explicit time)."""
-    t_edge = (
-        sched.burn_in + st.next_edge * sched.window if st.next_edge <= sched.n_windows else np.inf
-    )
+    t_edge = _edge_time(st, sched)
     times = sched.observe_times
     t_obs = times[st.next_observe] if st.next_observe < times.size else np.inf
     return min(st.next_sample, t_edge, t_obs)
@@ -167,7 +173,7 @@ def _observe_segment(st, t, t_end, prop, ws, sec, sched, out, psi):
     while True:
         t_sample = st.next_sample
         e_idx = st.next_edge
-        t_edge = sched.burn_in + e_idx * sched.window if e_idx <= sched.n_windows else np.inf
+        t_edge = _edge_time(st, sched)
         if t_edge <= t_sample and t_edge < t_end:
             state_at(prop, ws, sec, k, t_edge - t, psi)
             out.edge_energy[e_idx] = _energy(psi, d, lo, hi, sec.sup_a, sec.sup_b, sec.sup_energy)

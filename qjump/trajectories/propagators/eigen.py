@@ -343,14 +343,7 @@ def jump_delay(phi, lam, G, S, T, r0, d, r, hi, work):
 
 @nb.njit(cache=True, _nrt=False)
 def _dark_norm(phi, G, r0, dark, d):
-    """Squared norm of the dark part of ``phi`` (0 without dark eigenvalues, checked first:
-    most sectors of most models have none)."""
     n = 0.0
-    some = False
-    for a in range(d):
-        some = some or dark[a]
-    if not some:
-        return n
     for a in range(d):
         if not dark[a]:
             continue
