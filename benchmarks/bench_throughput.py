@@ -15,6 +15,10 @@ Sections (all in one invocation, so the ratios share the machine's load):
    ground state, common dissipation, pairwise interaction), next to the estimate of
    :func:`qjump.trajectories.resources.trajectory_resources` and, with ``--baseline``, the
    baseline tree's time for the same case, run right after it (up to ``--baseline-max-n``).
+4. The price of the N = 2 jump's kernels: nanoseconds per call of each compiled kernel of
+   the ``eigen`` propagator in the sectors of dimension 4 and 6 (which see 81 % of the
+   jumps), on the model's own eigendata and 64 rotating random states; next to the cost per
+   jump that 300x QuTiP needs at the QuTiP speed of section 1.
 
 Every section also runs in a baseline source tree when ``--baseline DIR`` is given (a
 checkout of main: ``git archive main qjump | tar -x -C DIR``), in a child process with
@@ -70,19 +74,26 @@ else:
 """
 
 
-def child(what: str, arg: dict, src: str | None) -> dict:
+def python(code: str, args: list[str], src: str | None, timeout: float | None = None) -> dict:
+    """Run ``code`` in a child interpreter (the tree ``src`` first on its path) and return the
+    JSON object it prints last."""
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, what, json.dumps(arg)],
+        [sys.executable, "-c", code, *args],
         env=env,
         capture_output=True,
         text=True,
         check=True,
+        timeout=timeout,
         cwd="/",
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child(what: str, arg: dict, src: str | None) -> dict:
+    return python(CHILD, [what, json.dumps(arg)], src)
 
 
 PER_N = r"""
@@ -112,6 +123,85 @@ print(json.dumps({"N": N, "propagator": prop, "T": T, "setup_cpu_s": setup, "cpu
                   "maxrss_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+KERNELS = r"""
+import json, sys, time
+import numba as nb, numpy as np, qjump
+from qjump.trajectories.propagators import eigen as E
+m = qjump.PaperModel(N=2, omega_h=1.5, dissipation="common", interaction="pairwise")
+eig = E.dense_propagator(m).eig
+# the baseline tree may predate the public name
+norm_derivatives = getattr(E, "norm_derivatives", None) or getattr(E, "_norm_derivatives")
+propagate, quadratic_form, matvec = E.propagate, E.quadratic_form, E.matvec
+
+@nb.njit
+def t_propagate(C, lam, n, out, reps):
+    s = 0.0
+    for i in range(reps):
+        propagate(C[i & 63], lam, n, 0.1 + 1e-3 * (i & 7), out)
+        s += out[0].real
+    return s
+
+@nb.njit
+def t_norm_derivatives(G, S, T, r0, d, C, reps):
+    s = 0.0
+    for i in range(reps):
+        a, b, c = norm_derivatives(G, S, T, r0, d, C[i & 63])
+        s += a + b + c
+    return s
+
+@nb.njit
+def t_quadratic_form(G, r0, d, C, reps):
+    s = 0.0
+    for i in range(reps):
+        s += quadratic_form(G, r0, d, C[i & 63])
+    return s
+
+@nb.njit
+def t_matvec(V, r0, d, C, out, reps):
+    s = 0.0
+    for i in range(reps):
+        matvec(V, r0, C[i & 63], d, d, out)
+        s += out[0].real
+    return s
+
+@nb.njit
+def t_random(rng, reps):
+    s = 0.0
+    for i in range(reps):
+        s += rng.random()
+    return s
+
+def best(f, *args, reps=2_000_000):
+    f(*args, 10)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        f(*args, reps)
+        times.append(time.perf_counter() - t0)
+    return min(times) / reps * 1e9
+
+rng = np.random.default_rng(0)
+res = {"random": best(t_random, np.random.default_rng(1))}
+for k in (1, 2):
+    d = int(eig.loff[k + 1] - eig.loff[k])
+    r0 = int(eig.loff[k])
+    n = E.lanes(d)
+    C = np.zeros((64, n), complex)
+    C[:, :d] = rng.normal(size=(64, d)) + 1j * rng.normal(size=(64, d))
+    out = np.zeros(n, complex)
+    lam = eig.lam[r0 : r0 + n]
+    res[f"propagate d={d}"] = best(t_propagate, C, lam, n, out)
+    res[f"norm_derivatives d={d}"] = best(t_norm_derivatives, eig.G, eig.S, eig.T, r0, d, C)
+    res[f"quadratic_form d={d}"] = best(t_quadratic_form, eig.G, r0, d, C)
+    res[f"matvec d={d}"] = best(t_matvec, eig.V, r0, d, C, out)
+print(json.dumps(res))
+"""
+
+
+def kernels(src: str | None) -> dict:
+    return python(KERNELS, [], src)
+
+
 #: (N, propagator, simulated time) of section 3.
 CASES = [
     (2, "eigen", 2e5),
@@ -134,19 +224,8 @@ CASES = [
 
 
 def per_n(N: int, prop: str, T: float, timeout: float, src: str | None = None) -> dict:
-    env = dict(os.environ)
-    if src:
-        env["PYTHONPATH"] = src
     try:
-        out = subprocess.run(
-            [sys.executable, "-c", PER_N, str(N), prop, str(T)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=timeout,
-            cwd="/",
-        )
+        return python(PER_N, [str(N), prop, str(T)], src, timeout)
     except subprocess.TimeoutExpired:
         return {"N": N, "propagator": prop, "T": T, "error": f"timeout {timeout:.0f} s"}
     except subprocess.CalledProcessError as exc:
@@ -156,7 +235,6 @@ def per_n(N: int, prop: str, T: float, timeout: float, src: str | None = None) -
             "T": T,
             "error": exc.stderr.strip().splitlines()[-1][:120],
         }
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -195,6 +273,11 @@ def main() -> None:
         rows["jump"][name] = min((r[name] for r in rounds), key=lambda r: r["ns_per_jump"])
     rows["jump_rounds"] = rounds
     rows["qutip_after"] = qutip_mcsolve_throughput(N=2, ntraj=8, t_final=2500.0)
+    kernel_rounds = [{name: kernels(src) for name, src in trees} for _ in range(2)]
+    rows["kernels"] = {
+        name: {key: min(r[name][key] for r in kernel_rounds) for key in kernel_rounds[0][name]}
+        for name, _ in trees
+    }
     rows["per_n"], rows["per_n_baseline"] = [], []
     for N, prop, T in CASES:
         if N > args.max_n:
@@ -271,6 +354,36 @@ def main() -> None:
             f"Baseline / this tree per round: {', '.join(f'{x:.2f}' for x in ratios)} "
             f"(median {ratios[1]:.2f}x).",
         ]
+    jpt = rows["jump"]["this tree"]["jumps_per_time_unit"]
+    need = 1e9 / (300 * q * jpt)
+    mine = rows["issue"]["this tree"]
+    all_in = mine["wall_s"] / (mine["simulated_time"] * jpt) * 1e9
+    lines += [
+        "",
+        "## Price of the N = 2 jump's kernels (ns per call, `eigen` propagator)",
+        "",
+        "Each kernel in a compiled loop over 64 random states, on the model's eigendata in "
+        "the sectors of dimension 4 and 6; best of 5 timings of 2e6 calls, two rounds "
+        "alternating the trees.  `propagate` runs over the padded length "
+        "(`eigen.lanes(d)`).",
+        "",
+        "| kernel | " + " | ".join(name for name, _ in trees) + " |",
+        "|---|" + "---|" * len(trees),
+    ]
+    for key in rows["kernels"]["this tree"]:
+        lines.append(
+            f"| `{key}` | "
+            + " | ".join(f"{rows['kernels'][name].get(key, float('nan')):.1f}" for name, _ in trees)
+            + " |"
+        )
+    lines += [
+        "",
+        f"300x QuTiP at this run's QuTiP speed ({q:.3g} time units per s) and "
+        f"{jpt:.3f} jumps per time unit needs at most {need:.0f} ns per jump, all included "
+        f"(burn-in, {issue['trajectories']} trajectories, set-up and frames); this tree took "
+        f"{all_in:.0f} ns per jump all included in section 1 (its jumps counted at section "
+        "2's rate).",
+    ]
     lines += [
         "",
         "## Per N and propagator (common, pairwise, omega_h = 1.5, ground start, one trajectory)",

@@ -8,14 +8,24 @@ method in the eigenbasis of ``H_eff``; here the norm at the returned delay is re
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import pytest
 import scipy.linalg as la
 
 import qjump
 from qjump.system import model_system
+from qjump.trajectories.loop import Schedule, new_state
+from qjump.trajectories.propagators import PROPAGATORS
 from qjump.trajectories.propagators.eigen import jump_delay, lanes, propagate, quadratic_form
-from qjump.trajectories.sectors import LANES
+from qjump.trajectories.propagators.protocol import (
+    apply_jump,
+    find_jump,
+    jump_weights,
+    move_reference,
+    state_at,
+)
+from qjump.trajectories.sectors import LANES, sector_data
 
 CASES = [
     ("common", "pairwise", 2, 2),
@@ -106,3 +116,71 @@ def test_propagate_padding_keeps_zero_coefficients_zero():
     propagate(phi, lam, width, 0.7, out)
     np.testing.assert_array_equal(out[d:], 0)
     np.testing.assert_allclose(out[:d], phi[:d] * np.exp(-1j * lam[:d] * 0.7), rtol=1e-15)
+
+
+@nb.njit
+def _first_jump(prop, ws, sec, state, jc, psi):
+    """Delay of the first jump, the channel weights there, and the state after channel ``jc``
+    (normalised reference state, computational basis, into ``psi``); returns the new sector."""
+    st = state[0]
+    k = st.sector
+    delay = 0.0
+    while True:
+        tau, segment = find_jump(prop, ws, sec, st, k, np.inf)
+        if tau <= segment:
+            break
+        move_reference(prop, ws, sec, st, k, segment)
+        delay += segment
+    st.work_tau = tau
+    weights = np.zeros(sec.ch_bath.size)
+    jump_weights(prop, ws, sec, st, k, tau, weights)
+    k2 = apply_jump(prop, ws, sec, k, jc, weights[jc])
+    state_at(prop, ws, sec, k2, 0.0, psi)
+    return delay + tau, weights, k2
+
+
+@pytest.mark.parametrize(
+    "propagator", ["eigen", "eigen-large", pytest.param("krylov", marks=pytest.mark.slow)]
+)
+def test_a_jump_gives_the_normalised_jumped_state(propagator):
+    # one jump through the compiled protocol against scipy: the no-jump evolution
+    # expm(-i H_eff tau) of the sector block, the jump block L_j applied to it and
+    # normalised.  The eigen propagators normalise with the channel's weight instead of
+    # recomputing the norm, so a wrong weight or normalisation shows up here
+    model = qjump.PaperModel(N=2, dissipation="common", interaction="pairwise", omega_h=1.5)
+    system = model_system(model)
+    kind = PROPAGATORS[propagator]
+    prop = kind.build(model)
+    sec = sector_data(model)
+    blocks = {(j, k): (k2, B.toarray()) for j, _, k, k2, B in system.ops.jump_blocks()}
+    k, r = 2, 0.37
+    H = system.spins.block(system.ops.H_eff, k, k).toarray()
+    d = H.shape[0]
+    rng = np.random.default_rng(11)
+    vec = rng.normal(size=d) + 1j * rng.normal(size=d)
+    vec /= np.linalg.norm(vec)
+    sched = Schedule(0.0, 1.0, 1, 1.0, np.zeros(0))
+    channels = [j for j in range(sec.ch_bath.size) if (j, k) in blocks]
+    assert len(channels) == 4
+    for jc in channels:
+        ws = kind.workspace(prop, sec)
+        kind.prepare(prop, ws, sec, k, vec)
+        state = new_state(k, sched)
+        state["target"] = r
+        psi = np.zeros(int(sec.dims.max()), complex)
+        tau, weights, k2 = _first_jump(prop, ws, sec, state, jc, psi)
+        at_jump = la.expm(-1j * H * tau) @ vec
+        assert abs(np.vdot(at_jump, at_jump).real - r) < 1e-8 * r
+        for j in channels:
+            L = blocks[j, k][1]
+            expected_weight = np.linalg.norm(L @ at_jump) ** 2
+            assert abs(weights[j] - expected_weight) < 1e-8 * expected_weight
+        expected_k2, L = blocks[jc, k]
+        assert k2 == expected_k2
+        jumped = L @ at_jump
+        jumped /= np.linalg.norm(jumped)
+        got = psi[: jumped.size]
+        # normalised to round-off, and the same ray (the eigen propagators shift each
+        # sector's spectrum by a real constant: a global phase)
+        assert abs(np.linalg.norm(got) - 1.0) < 1e-12
+        assert abs(abs(np.vdot(jumped, got)) - 1.0) < 1e-10

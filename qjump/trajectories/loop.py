@@ -264,7 +264,7 @@ def _advance(state, prop, ws, sec, sched, out, scratch, rng, t_stop, max_jumps):
             return 1
         total = jump_weights(prop, ws, sec, st, k, tau, weights)
         jc = _pick_channel(weights, rng.random() * total)
-        st.sector = apply_jump(prop, ws, sec, k, jc)
+        st.sector = apply_jump(prop, ws, sec, k, jc, weights[jc])
         st.t = t_jump
         st.pending = -1.0
         st.target = -1.0

@@ -67,45 +67,49 @@ WINDOW_COLUMNS = [
 RECORD_COLUMNS = ["trajectory", "time", "bath", "kind", "channel", "heat"]
 
 
+def _check_ids(ids: list[int], outputs: list[TrajectoryOutput]) -> None:
+    if len(ids) != len(outputs):
+        raise ValueError(f"ids: {len(ids)} ids for {len(outputs)} trajectory outputs")
+
+
 def window_frame(
     model: PaperModel, spec: TrajectorySpec, ids: list[int], outputs: list[TrajectoryOutput]
 ) -> pd.DataFrame:
     """Window summaries of several trajectories (schema in the module docstring)."""
+    _check_ids(ids, outputs)
+    if not outputs:
+        return pd.DataFrame(columns=WINDOW_COLUMNS)
     nw = spec.n_windows
     edges = spec.burn_in + spec.window * np.arange(nw + 1)
     edges[-1] = spec.t_final
-    frames = []
-    for tid, out in zip(ids, outputs, strict=True):
-        c = out.counts
-        qh = c[:, 0, 1] - c[:, 0, 0]
-        qc = c[:, 1, 1] - c[:, 1, 0]
-        heat_h = model.omega_h * qh
-        heat_c = model.omega_c * qc
-        e0, e1 = out.edge_energy[:-1], out.edge_energy[1:]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "trajectory": np.full(nw, tid, np.int64),
-                    "window": np.arange(nw, dtype=np.int64),
-                    "t_start": edges[:-1],
-                    "t_end": edges[1:],
-                    "absorbed_h": c[:, 0, 1],
-                    "emitted_h": c[:, 0, 0],
-                    "absorbed_c": c[:, 1, 1],
-                    "emitted_c": c[:, 1, 0],
-                    "quanta_h": qh,
-                    "quanta_c": qc,
-                    "heat_h": heat_h,
-                    "heat_c": heat_c,
-                    "energy_start": e0,
-                    "energy_end": e1,
-                    "work": e1 - e0 - heat_h - heat_c,
-                }
-            )
-        )
-    if not frames:
-        return pd.DataFrame(columns=WINDOW_COLUMNS)
-    return pd.concat(frames, ignore_index=True)
+    # one frame for the whole batch (a frame per trajectory took 0.3 ms each)
+    c = np.concatenate([out.counts for out in outputs])
+    energy = np.stack([out.edge_energy for out in outputs])
+    qh = c[:, 0, 1] - c[:, 0, 0]
+    qc = c[:, 1, 1] - c[:, 1, 0]
+    heat_h = model.omega_h * qh
+    heat_c = model.omega_c * qc
+    e0, e1 = energy[:, :-1].ravel(), energy[:, 1:].ravel()
+    n = len(outputs)
+    return pd.DataFrame(
+        {
+            "trajectory": np.repeat(np.asarray(ids, np.int64), nw),
+            "window": np.tile(np.arange(nw, dtype=np.int64), n),
+            "t_start": np.tile(edges[:-1], n),
+            "t_end": np.tile(edges[1:], n),
+            "absorbed_h": c[:, 0, 1],
+            "emitted_h": c[:, 0, 0],
+            "absorbed_c": c[:, 1, 1],
+            "emitted_c": c[:, 1, 0],
+            "quanta_h": qh,
+            "quanta_c": qc,
+            "heat_h": heat_h,
+            "heat_c": heat_c,
+            "energy_start": e0,
+            "energy_end": e1,
+            "work": e1 - e0 - heat_h - heat_c,
+        }
+    )
 
 
 def record_frame(
@@ -118,24 +122,24 @@ def record_frame(
     channel = np.array(["collective" if s < 0 else str(s + 1) for s in un.ch_site])
     omega = un.omega[un.ch_bath]
     sign = np.where(un.ch_kind == 1, 1.0, -1.0)
-    frames = []
-    for tid, out in zip(ids, outputs, strict=True):
-        if out.record_time is None:
-            raise ValueError("records: this run did not keep jump records (records=False)")
-        ch = out.record_channel.astype(np.int64)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "trajectory": np.full(ch.size, tid, np.int64),
-                    "time": out.record_time,
-                    "bath": bath[ch],
-                    "kind": kind[ch],
-                    "channel": channel[ch],
-                    "heat": omega[ch] * sign[ch],
-                }
-            )
+    _check_ids(ids, outputs)
+    if any(out.record_time is None for out in outputs):
+        raise ValueError("records: this run did not keep jump records (records=False)")
+    if not outputs:
+        df = pd.DataFrame(columns=RECORD_COLUMNS)
+    else:
+        ch = np.concatenate([out.record_channel for out in outputs]).astype(np.int64)
+        sizes = [out.record_channel.size for out in outputs]
+        df = pd.DataFrame(
+            {
+                "trajectory": np.repeat(np.asarray(ids, np.int64), sizes),
+                "time": np.concatenate([out.record_time for out in outputs]),
+                "bath": bath[ch],
+                "kind": kind[ch],
+                "channel": channel[ch],
+                "heat": omega[ch] * sign[ch],
+            }
         )
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RECORD_COLUMNS)
     for col, cats in (("bath", ["h", "c"]), ("kind", ["absorption", "emission"])):
         df[col] = pd.Categorical(df[col], categories=cats)
     return df

@@ -148,6 +148,14 @@ _add(
     (*TRAJ_FAST, "tests/test_jump_time.py"),
 )
 _add(
+    "jump_normalisation",
+    "the state after a dense jump is divided by the channel's weight, not its square root",
+    "qjump/trajectories/propagators/eigen.py",
+    r"scale = 1\.0 / np\.sqrt\(weight\)",
+    "scale = 1.0 / weight",
+    (*TRAJ_FAST, "tests/test_jump_time.py"),
+)
+_add(
     "decoupled_without_cascade",
     "the uncoupled ensembles' generator (steady-state preconditioner) drops H_cas",
     "qjump/system/operators.py",

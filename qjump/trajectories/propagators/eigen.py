@@ -20,7 +20,8 @@ The two propagators differ only in how a jump is applied:
 * ``eigen`` (:class:`EigenDense`) precomputes per channel and sector the dense matrices
   ``P = V^dag L^dag L V`` (channel weights) and ``A = V'^-1 L V`` (the jump), padded to the
   largest sector ``dmax``: ``2 n_ch K dmax^2`` complex numbers; as fast as sparse jumps up
-  to ``N = 3``, slower beyond.
+  to ``N = 3``, slower beyond.  The squared norm of the state after a jump is the channel's
+  weight, ``||V' A phi||^2 = ||L V phi||^2 = phi^dag P phi``, so it is not recomputed.
 * ``eigen-large`` (:class:`EigenSparse`) applies the sparse jump blocks to ``psi = V phi``
   and maps back with ``V'^-1``.
 
@@ -51,6 +52,7 @@ __all__ = [
     "dense_propagator",
     "jump_delay",
     "matvec",
+    "norm_derivatives",
     "propagate",
     "quadratic_form",
     "sparse_propagator",
@@ -257,7 +259,7 @@ def matvec(M, r0, x, rows, cols, out):
 
 
 @nb.njit(cache=True, _nrt=False, fastmath=FAST)
-def _norm_derivatives(G, S, T, r0, d, cur):
+def norm_derivatives(G, S, T, r0, d, cur):
     """``n``, ``n'`` and ``n''`` (``T_ab = i (conj(lam_a) - lam_b) S_ab``) in one pass."""
     n = 0.0
     dn = 0.0
@@ -310,7 +312,7 @@ def jump_delay(phi, lam, G, S, T, r0, d, r, hi, work):
         tau = 0.5 * hi
     for _ in range(200):
         propagate(phi, lam, lam.size, tau, work)
-        n, dn, ddn = _norm_derivatives(G, S, T, r0, d, work)
+        n, dn, ddn = norm_derivatives(G, S, T, r0, d, work)
         if n <= 0.0:
             hi = tau
             tau = 0.5 * (lo + hi)
@@ -424,14 +426,13 @@ def _dense_weights(prop, ws, sec, st, k, tau, weights):
 
 
 @nb.njit(cache=True, _nrt=False)
-def _dense_jump(prop, ws, sec, k, jc):
-    eig = prop.eig
+def _dense_jump(prop, ws, sec, k, jc, weight):
     d = sec.dims[k]
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]
     phi, new = ws.phi, ws.new
     matvec(prop.A[jc, k], 0, ws.work, d2, d, new)
-    scale = 1.0 / np.sqrt(quadratic_form(eig.G, eig.loff[k2], d2, new))
+    scale = 1.0 / np.sqrt(weight)  # ||V' new||^2 (module docstring)
     for a in range(d2):
         phi[a] = new[a] * scale
     for a in range(d2, phi.size):
@@ -460,7 +461,7 @@ def _sparse_weights(prop, ws, sec, st, k, tau, weights):
 
 
 @nb.njit(cache=True, _nrt=False)
-def _sparse_jump(prop, ws, sec, k, jc):
+def _sparse_jump(prop, ws, sec, k, jc, weight):
     eig = prop.eig
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]
@@ -520,9 +521,9 @@ def _ov_jump_weights(prop, ws, sec, st, k, tau, weights):
 # inlined into the loop at numba's level: LLVM keeps the jump a separate function, and
 # the call then copies the namedtuples' array descriptors (1.8 KB at N = 2) at every jump
 @overload(apply_jump, jit_options={"_nrt": False}, inline="always")
-def _ov_apply_jump(prop, ws, sec, k, jc):
+def _ov_apply_jump(prop, ws, sec, k, jc, weight):
     if _is(prop, EigenDense):
-        return lambda prop, ws, sec, k, jc: _dense_jump(prop, ws, sec, k, jc)
+        return lambda prop, ws, sec, k, jc, weight: _dense_jump(prop, ws, sec, k, jc, weight)
     if _is(prop, EigenSparse):
-        return lambda prop, ws, sec, k, jc: _sparse_jump(prop, ws, sec, k, jc)
+        return lambda prop, ws, sec, k, jc, weight: _sparse_jump(prop, ws, sec, k, jc, weight)
     return None

@@ -310,7 +310,7 @@ def _jump_weights(prop, ws, sec, st, k, tau, weights):
 
 
 @nb.njit(cache=True)
-def _apply_jump(prop, ws, sec, k, jc):
+def _apply_jump(prop, ws, sec, k, jc, weight):
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]
     w = csr_apply(sec.jumps, jc * sec.dims.size + k, d2, ws.jpsi, ws.new)
@@ -363,7 +363,7 @@ def _ov_jump_weights(prop, ws, sec, st, k, tau, weights):
 
 
 @overload(apply_jump)
-def _ov_apply_jump(prop, ws, sec, k, jc):
+def _ov_apply_jump(prop, ws, sec, k, jc, weight):
     if _is_krylov(prop):
-        return lambda prop, ws, sec, k, jc: _apply_jump(prop, ws, sec, k, jc)
+        return lambda prop, ws, sec, k, jc, weight: _apply_jump(prop, ws, sec, k, jc, weight)
     return None

@@ -51,7 +51,9 @@ def jump_weights(prop, ws, sec, st, k, tau, weights):
     raise NotImplementedError("compiled only; see the propagator modules")
 
 
-def apply_jump(prop, ws, sec, k, jc):
+def apply_jump(prop, ws, sec, k, jc, weight):
     """Apply channel ``jc`` to the state at the jump (as left by :func:`jump_weights`); the
-    normalised result becomes the reference state.  Returns the new sector."""
+    normalised result becomes the reference state.  ``weight`` is the channel's weight from
+    :func:`jump_weights`, ``||L_jc psi||^2``, the squared norm of the unnormalised result.
+    Returns the new sector."""
     raise NotImplementedError("compiled only; see the propagator modules")
