@@ -79,7 +79,7 @@ from ..system.context import model_system
 from ..system.quantities import COUNTED, order_values
 from .estimates import counting_statistics_from_windows
 from .options import TrajectoryOptions
-from .records import record_frame, window_frame
+from .records import check_ids, record_frame, window_frame
 from .resources import check_trajectory_resources
 from .trajectory import (
     TrajectoryOutput,
@@ -267,27 +267,28 @@ def per_trajectory_frame(
 ) -> pd.DataFrame:
     """Each trajectory's own estimate of every selected linear quantity and of the counted
     currents."""
+    check_ids(ids, outputs)
     # state sums: order of q.support
     q = model_system(model).quantity_set(spec.quantities, controls=True)
     T = spec.measured_time
-    rows = []
-    for tid, out in zip(ids, outputs, strict=True):
-        xs = np.zeros(q.support.size, complex)
+    n_samples = np.array([out.n_samples for out in outputs], np.int64)
+    xs = np.zeros((len(outputs), q.support.size), complex)
+    for i, out in enumerate(outputs):
         if out.n_samples:
-            xs = out.state_sum / out.n_samples
-        vals = dict(zip(q.sampled_names, q.evaluate_support(xs), strict=True))
-        c = out.counts.sum(axis=0)
-        heat_h = model.omega_h * (c[0, 1] - c[0, 0])
-        heat_c = model.omega_c * (c[1, 1] - c[1, 0])
-        dE = out.edge_energy[-1] - out.edge_energy[0]
-        vals["Q_h"] = heat_h / T
-        vals["Q_c"] = heat_c / T
-        vals["W"] = (dE - heat_h - heat_c) / T
-        vals["trajectory"] = tid
-        vals["jumps"] = int(c.sum())
-        vals["samples"] = out.n_samples
-        rows.append(vals)
-    return pd.DataFrame(rows)
+            xs[i] = out.state_sum / out.n_samples
+    values = q.evaluate_support(xs).reshape(len(outputs), len(q.sampled_names))
+    cols = {name: values[:, i] for i, name in enumerate(q.sampled_names)}
+    c = np.array([out.counts.sum(axis=0) for out in outputs], np.int64).reshape(-1, 2, 2)
+    heat_h = model.omega_h * (c[:, 0, 1] - c[:, 0, 0])
+    heat_c = model.omega_c * (c[:, 1, 1] - c[:, 1, 0])
+    dE = np.array([out.edge_energy[-1] - out.edge_energy[0] for out in outputs], float)
+    cols["Q_h"] = heat_h / T
+    cols["Q_c"] = heat_c / T
+    cols["W"] = (dE - heat_h - heat_c) / T
+    cols["trajectory"] = np.asarray(ids, np.int64)
+    cols["jumps"] = c.sum(axis=(1, 2))
+    cols["samples"] = n_samples
+    return pd.DataFrame(cols)
 
 
 #: Counted currents and the sampled flow with the same steady-state mean (control variate).

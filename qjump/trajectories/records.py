@@ -45,7 +45,7 @@ from ..model import PaperModel
 from .sectors import channel_data
 from .trajectory import TrajectoryOutput, TrajectorySpec
 
-__all__ = ["WINDOW_COLUMNS", "RECORD_COLUMNS", "record_frame", "window_frame"]
+__all__ = ["WINDOW_COLUMNS", "RECORD_COLUMNS", "check_ids", "record_frame", "window_frame"]
 
 WINDOW_COLUMNS = [
     "trajectory",
@@ -67,7 +67,8 @@ WINDOW_COLUMNS = [
 RECORD_COLUMNS = ["trajectory", "time", "bath", "kind", "channel", "heat"]
 
 
-def _check_ids(ids: list[int], outputs: list[TrajectoryOutput]) -> None:
+def check_ids(ids: list[int], outputs: list[TrajectoryOutput]) -> None:
+    """Raise ``ValueError`` unless there is one trajectory id per output."""
     if len(ids) != len(outputs):
         raise ValueError(f"ids: {len(ids)} ids for {len(outputs)} trajectory outputs")
 
@@ -76,7 +77,7 @@ def window_frame(
     model: PaperModel, spec: TrajectorySpec, ids: list[int], outputs: list[TrajectoryOutput]
 ) -> pd.DataFrame:
     """Window summaries of several trajectories (schema in the module docstring)."""
-    _check_ids(ids, outputs)
+    check_ids(ids, outputs)
     if not outputs:
         return pd.DataFrame(columns=WINDOW_COLUMNS)
     nw = spec.n_windows
@@ -122,7 +123,7 @@ def record_frame(
     channel = np.array(["collective" if s < 0 else str(s + 1) for s in un.ch_site])
     omega = un.omega[un.ch_bath]
     sign = np.where(un.ch_kind == 1, 1.0, -1.0)
-    _check_ids(ids, outputs)
+    check_ids(ids, outputs)
     if any(out.record_time is None for out in outputs):
         raise ValueError("records: this run did not keep jump records (records=False)")
     if not outputs:
