@@ -462,6 +462,7 @@ def _sparse_weights(prop, ws, sec, st, k, tau, weights):
 
 @nb.njit(cache=True, _nrt=False)
 def _sparse_jump(prop, ws, sec, k, jc, weight):
+    # the squared norm comes with the jumped vector (csr_apply), so ``weight`` is not used
     eig = prop.eig
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]

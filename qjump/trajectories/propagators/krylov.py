@@ -311,6 +311,7 @@ def _jump_weights(prop, ws, sec, st, k, tau, weights):
 
 @nb.njit(cache=True)
 def _apply_jump(prop, ws, sec, k, jc, weight):
+    # the squared norm comes with the jumped vector (csr_apply), so ``weight`` is not used
     k2 = k + (1 if sec.ch_kind[jc] == 1 else -1)
     d2 = sec.dims[k2]
     w = csr_apply(sec.jumps, jc * sec.dims.size + k, d2, ws.jpsi, ws.new)
