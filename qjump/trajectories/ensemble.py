@@ -276,7 +276,7 @@ def per_trajectory_frame(
     for i, out in enumerate(outputs):
         if out.n_samples:
             xs[i] = out.state_sum / out.n_samples
-    values = q.evaluate_support(xs).reshape(len(outputs), len(q.sampled_names))
+    values = q.evaluate_support(xs)
     cols = {name: values[:, i] for i, name in enumerate(q.sampled_names)}
     c = np.array([out.counts.sum(axis=0) for out in outputs], np.int64).reshape(-1, 2, 2)
     heat_h = model.omega_h * (c[:, 0, 1] - c[:, 0, 0])
