@@ -50,6 +50,7 @@ __all__ = [
     "EigenSparse",
     "EigenWorkspace",
     "dense_propagator",
+    "exp_cos_sin",
     "jump_delay",
     "matvec",
     "norm_derivatives",
@@ -170,6 +171,31 @@ def _cos_taylor(s2):
     return c[0] + s2 * (c[1] + s2 * (c[2] + s2 * (c[3] + s2 * (c[4] + s2 * inner))))
 
 
+@nb.njit(cache=True, _nrt=False, inline="always")
+def exp_cos_sin(x, y):
+    """``(exp(x), cos(y), sin(y))`` without libm, so that loops calling it vectorise:
+    ``exp(x) = 2^k exp(r)`` with ``x = k ln 2 + r``; ``cos(y)``, ``sin(y)`` from
+    ``y = q pi/2 + s`` (Cody-Waite reduction) and the quadrant ``q mod 4``; the Taylor
+    polynomials above.  Valid for ``|y| <= 1e5`` (:data:`_REDUCTION_LIMIT`); ``exp(x) = 0``
+    below ``x = -708``."""
+    k = min(max(np.floor(x * _INV_LN2 + 0.5), -1022.0), 1023.0)
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    mag = _exp_taylor(r) * _float_from_bits((np.int64(k) + 1023) << 52)
+    mag = mag if x > -708.0 else 0.0
+    q = np.floor(y * _TWO_OVER_PI + 0.5)
+    s = ((y - q * _PIO2_1) - q * _PIO2_2) - q * _PIO2_3
+    s2 = s * s
+    sin_s = _sin_taylor(s, s2)
+    cos_s = _cos_taylor(s2)
+    quadrant = np.int64(q)
+    odd = (quadrant & 1) != 0
+    sin_y = cos_s if odd else sin_s
+    cos_y = sin_s if odd else cos_s
+    sin_y = -sin_y if (quadrant & 2) != 0 else sin_y
+    cos_y = -cos_y if ((quadrant + 1) & 2) != 0 else cos_y
+    return mag, cos_y, sin_y
+
+
 @nb.njit(cache=True, _nrt=False, fastmath={"contract"})
 def propagate(phi, lam, d, tau, out):
     """``out_a = phi_a exp(-i lambda_a tau)`` for ``a < d``.
@@ -177,11 +203,9 @@ def propagate(phi, lam, d, tau, out):
     Makes no call into libm, so that LLVM vectorises the loop; the vector body runs when
     ``d`` reaches the vector width, so the eigen propagators pass the sector dimension
     rounded up to :data:`~qjump.trajectories.sectors.LANES` (:func:`lanes`; zero
-    coefficients past the sector).  ``exp(x) = 2^k exp(r)`` with ``x = k ln 2 + r``;
-    ``cos(y)`` and ``sin(y)`` from ``y = q pi/2 + s`` (Cody-Waite reduction) and the quadrant
-    ``q mod 4``; the Taylor polynomials above.  Error below 4e-16 of ``|phi_a|`` against
-    libm (tested); see :func:`lanes` for the measured cost.  Uses libm when
-    ``|Re(lambda) tau| > 1e5``.
+    coefficients past the sector); the factors come from :func:`exp_cos_sin`.  Error below
+    4e-16 of ``|phi_a|`` against libm (tested); see :func:`lanes` for the measured cost.
+    Uses libm when ``|Re(lambda) tau| > 1e5``.
     """
     limit = 0.0
     for a in range(d):
@@ -194,23 +218,7 @@ def propagate(phi, lam, d, tau, out):
             out[a] = phi[a] * complex(mag * np.cos(ph), -mag * np.sin(ph))
         return
     for a in range(d):
-        x = lam[a].imag * tau
-        y = lam[a].real * tau
-        k = min(max(np.floor(x * _INV_LN2 + 0.5), -1022.0), 1023.0)
-        r = (x - k * _LN2_HI) - k * _LN2_LO
-        mag = _exp_taylor(r) * _float_from_bits((np.int64(k) + 1023) << 52)
-        mag = mag if x > -708.0 else 0.0
-        q = np.floor(y * _TWO_OVER_PI + 0.5)
-        s = ((y - q * _PIO2_1) - q * _PIO2_2) - q * _PIO2_3
-        s2 = s * s
-        sin_s = _sin_taylor(s, s2)
-        cos_s = _cos_taylor(s2)
-        quadrant = np.int64(q)
-        odd = (quadrant & 1) != 0
-        sin_y = cos_s if odd else sin_s
-        cos_y = sin_s if odd else cos_s
-        sin_y = -sin_y if (quadrant & 2) != 0 else sin_y
-        cos_y = -cos_y if ((quadrant + 1) & 2) != 0 else cos_y
+        mag, cos_y, sin_y = exp_cos_sin(lam[a].imag * tau, lam[a].real * tau)
         out[a] = phi[a] * complex(mag * cos_y, -mag * sin_y)
 
 
