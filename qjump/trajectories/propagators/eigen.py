@@ -176,8 +176,9 @@ def exp_cos_sin(x, y):
     """``(exp(x), cos(y), sin(y))`` without libm, so that loops calling it vectorise:
     ``exp(x) = 2^k exp(r)`` with ``x = k ln 2 + r``; ``cos(y)``, ``sin(y)`` from
     ``y = q pi/2 + s`` (Cody-Waite reduction) and the quadrant ``q mod 4``; the Taylor
-    polynomials above.  Valid for ``|y| <= 1e5`` (:data:`_REDUCTION_LIMIT`); ``exp(x) = 0``
-    below ``x = -708``."""
+    polynomials above.  For ``x < 709`` and ``|y| <= 1e5`` (:data:`_REDUCTION_LIMIT`; the
+    reduction's products are exact up to ``|y| = 1.6e6``); ``exp(x) = 0`` below ``x = -708``.
+    Its error is tested through :func:`propagate`."""
     k = min(max(np.floor(x * _INV_LN2 + 0.5), -1022.0), 1023.0)
     r = (x - k * _LN2_HI) - k * _LN2_LO
     mag = _exp_taylor(r) * _float_from_bits((np.int64(k) + 1023) << 52)
