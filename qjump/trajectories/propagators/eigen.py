@@ -51,6 +51,7 @@ __all__ = [
     "EigenWorkspace",
     "dense_propagator",
     "exp_cos_sin",
+    "float_from_bits",
     "jump_delay",
     "matvec",
     "norm_derivatives",
@@ -140,7 +141,7 @@ _PIO2_3 = 2.02226624879595063154e-21
 
 
 @intrinsic
-def _float_from_bits(typingctx, bits):
+def float_from_bits(typingctx, bits):
     """The float64 whose IEEE-754 bits are the int64 ``bits``."""
 
     def codegen(context, builder, signature, args):
@@ -181,7 +182,7 @@ def exp_cos_sin(x, y):
     Its error is tested through :func:`propagate`."""
     k = min(max(np.floor(x * _INV_LN2 + 0.5), -1022.0), 1023.0)
     r = (x - k * _LN2_HI) - k * _LN2_LO
-    mag = _exp_taylor(r) * _float_from_bits((np.int64(k) + 1023) << 52)
+    mag = _exp_taylor(r) * float_from_bits((np.int64(k) + 1023) << 52)
     mag = mag if x > -708.0 else 0.0
     q = np.floor(y * _TWO_OVER_PI + 0.5)
     s = ((y - q * _PIO2_1) - q * _PIO2_2) - q * _PIO2_3
